@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1.7
+# notifier's image: one image for the receiver (gunicorn), the workers, the migration
+# Job and the reconcile CronJob; k8s/base picks the command for each.
+#
+#   docker build -t notifier:0.1.0 .
+#
+# Stage 1 builds wheels for notifier and all its dependencies; stage 2 installs them
+# from those wheels only (no network, no build tools, no pip cache) and runs as an
+# unprivileged numeric user, so Kubernetes' runAsNonRoot can verify it.
+
+# Both stages use the same base, pinned to a patch release on Debian 12 (keep the two
+# FROM lines equal; a test checks). Pin the digest too when you build for production:
+# docker buildx imagetools inspect python:3.11.14-slim-bookworm
+
+FROM python:3.11.14-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+# What pyproject.toml's build needs: its readme, the package and sql/ (packaged as
+# notifier/migrations). .dockerignore lets nothing else in.
+COPY pyproject.toml README.md ./
+COPY notifier ./notifier
+COPY sql ./sql
+RUN pip wheel --wheel-dir /wheels .
+
+FROM python:3.11.14-slim-bookworm
+LABEL org.opencontainers.image.title="notifier" \
+      org.opencontainers.image.description="Audits object-storage uploads into PostgreSQL, from MinIO bucket notifications" \
+      org.opencontainers.image.licenses="MIT"
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# The wheels are bind-mounted from stage 1, so they never become a layer of this image.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels /wheels/notifier-*.whl \
+ && groupadd --system --gid 10001 notifier \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin notifier
+# Numeric, so runAsNonRoot can check it without reading /etc/passwd.
+USER 10001:10001
+WORKDIR /tmp
+EXPOSE 8080
+# checkov:skip=CKV_DOCKER_2: Kubernetes ignores Docker's HEALTHCHECK and probes /healthz and /readyz itself (k8s/base/receiver.yaml); the same image also runs the worker, which serves no port, so no single HEALTHCHECK fits
+CMD ["gunicorn", "--bind=0.0.0.0:8080", "--workers=2", "--threads=4", "--worker-class=gthread", "notifier.wsgi:app"]

@@ -1,0 +1,3 @@
+from notifier.cli import main
+
+main()

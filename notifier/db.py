@@ -1,0 +1,114 @@
+"""PostgreSQL: the connection pool, named queries and schema migrations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Final, LiteralString, cast
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from notifier.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+MIGRATION_LOCK_ID: Final = 0x6E6F7469  # "noti": one advisory lock for every replica
+CONNECT_TIMEOUT_SECONDS: Final = 5
+"""A dead database must answer 503 fast, not hang the webhook for libpq's default."""
+
+POOL_CHECKOUT_TIMEOUT_SECONDS: Final = 5.0
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_QUERY_HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
+
+
+def create_pool(database_url: str, size: int, *, open_now: bool = False) -> ConnectionPool:
+    """A pool that connects lazily, so a process starts even while the database is down."""
+    pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=size,
+        timeout=POOL_CHECKOUT_TIMEOUT_SECONDS,
+        kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
+        open=False,
+        name="notifier",
+    )
+    pool.open(wait=open_now)
+    return pool
+
+
+@cache
+def queries() -> dict[str, LiteralString]:
+    """The named queries of ``queries.sql``, loaded once."""
+    text = resources.files("notifier").joinpath("queries.sql").read_text(encoding="utf-8")
+    chunks = _QUERY_HEADER.split(text)[1:]
+    named = dict(zip(chunks[0::2], (c.strip() for c in chunks[1::2]), strict=True))
+    # The file ships with the package; nothing in it comes from a user.
+    return cast(dict[str, LiteralString], named)
+
+
+def query(name: str) -> LiteralString:
+    return queries()[name]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def migrations_dir() -> Path:
+    """``sql/`` of a source checkout, or the copy packaged as ``notifier/migrations``."""
+    packaged = Path(str(resources.files("notifier").joinpath("migrations")))
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "sql"
+    if source.is_dir():
+        return source
+    raise ConfigError("notifier's SQL migrations are missing from this installation")
+
+
+def list_migrations(directory: Path | None = None) -> list[Migration]:
+    found = []
+    for path in sorted((directory or migrations_dir()).iterdir()):
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), path.stem, path))
+    return found
+
+
+def upgrade(conn: psycopg.Connection[object], directory: Path | None = None) -> list[str]:
+    """Apply the migrations not applied yet, in order, in one transaction.
+
+    A transaction-scoped advisory lock serialises replicas that start together: the
+    second waits, then finds everything applied and does nothing.
+    """
+    applied_now: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for migration in list_migrations(directory):
+            if migration.version in done:
+                continue
+            logger.info("applying migration %s", migration.name)
+            conn.execute(cast(LiteralString, migration.sql()))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            applied_now.append(migration.name)
+    return applied_now

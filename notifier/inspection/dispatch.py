@@ -1,0 +1,47 @@
+"""``inspect_object``: route an object to its phase's inspector, under one guard."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from notifier.inspection.base import Inspection, InspectionLimits
+from notifier.inspection.dataset import inspect_dataset
+from notifier.inspection.guard import SourceGuard, run_guarded
+from notifier.inspection.model import inspect_model
+from notifier.inspection.results import inspect_results
+from notifier.inspection.source import ObjectSource
+from notifier.phases import Phase
+
+logger = logging.getLogger(__name__)
+
+INSPECTORS: Final[Mapping[Phase, Callable[[SourceGuard], Inspection]]] = {
+    Phase.INGESTION: inspect_dataset,
+    Phase.TRANSFORMATION: inspect_dataset,
+    Phase.TRAINING: inspect_model,
+    Phase.EVALUATION: inspect_results,
+}
+
+
+def inspect_object(phase: Phase, source: ObjectSource, limits: InspectionLimits) -> Inspection:
+    """Inspect one object for ``phase``; never raises for what the object contains.
+
+    Bad content, unsupported formats, caps and timeouts come back as a verdict
+    (estado 'error' or 'skipped' with a reason). Only an exception raised by one of
+    ``source``'s own methods propagates, unchanged, so the caller can retry.
+    """
+    guard = SourceGuard(source, limits)
+    started = time.monotonic()
+    verdict = run_guarded(guard, None, lambda: INSPECTORS[phase](guard))
+    logger.debug(
+        "inspected %s object: %s, %s records, %d bytes read in %.3f s",
+        verdict.format,
+        verdict.estado,
+        verdict.num_registros,
+        source.bytes_read,
+        time.monotonic() - started,
+        extra={"action": "inspect", "bucket": source.bucket, "key": source.key},
+    )
+    return verdict

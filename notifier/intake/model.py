@@ -1,0 +1,71 @@
+"""The one internal shape every sender's event is turned into."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    REMOVED = "removed"
+
+
+class Origin(StrEnum):
+    WEBHOOK = "webhook"
+    RESCAN = "rescan"
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """A new or removed object, whoever reported it.
+
+    ``key`` is the decoded object name, exactly as stored in the bucket.
+    ``payload`` is the sender's record, verbatim, for forensics and replay.
+    """
+
+    sender: str
+    event_name: str
+    kind: EventKind
+    bucket: str
+    key: str
+    event_time: datetime
+    payload: Mapping[str, Any] = field(repr=False)
+    etag: str | None = None
+    version_id: str | None = None
+    size: int | None = None
+    content_type: str | None = None
+    sequencer: str | None = None
+    user_metadata: Mapping[str, str] = field(default_factory=dict)
+    origin: Origin = Origin.WEBHOOK
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def file_name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+    @property
+    def dedup_key(self) -> str:
+        """Equal for two deliveries of one event, different for a real re-upload.
+
+        A re-upload changes the sequencer (MinIO: the object's modification time in
+        nanoseconds) or, for senders without one, the event time and usually the
+        etag. The kind is part of it, so a put and the delete that follows differ.
+        """
+        moment = self.sequencer or self.event_time.isoformat()
+        parts = (
+            self.kind.value,
+            self.bucket,
+            self.key,
+            self.version_id or "",
+            moment,
+            self.etag or "",
+        )
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()

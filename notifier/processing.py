@@ -1,0 +1,272 @@
+"""Processing: claim a stored event, inspect its object, write its audit row.
+
+Inspection runs outside any transaction (it may read a large object for minutes);
+the audit row and the event's 'done' mark are then written in one transaction, and
+only while the claim is still this worker's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from notifier import audit
+from notifier.config import Settings
+from notifier.db import query
+from notifier.errors import TransientError
+from notifier.inspection import Inspection, InspectionLimits, inspect_object
+from notifier.intake.model import EventKind
+from notifier.phases import Phase
+from notifier.storage import ObjectMissing, ObjectStore, ObjectUnreadable
+
+logger = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS: Final = 0.25
+"""How often an idle worker looks for new events; keeps rows within a second of upload."""
+
+BACKOFF_BASE_SECONDS: Final = 5.0
+BACKOFF_MAX_SECONDS: Final = 300.0
+DATABASE_RETRY_SECONDS: Final = 2.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """5 s, 10 s, 20 s ... capped at 5 minutes."""
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """A stored event this worker holds until its lease runs out."""
+
+    id: int
+    attempts: int
+    sender: str
+    origin: str
+    event_name: str
+    event_kind: str
+    bucket: str
+    object_key: str
+    event_time: datetime
+    etag: str | None
+    version_id: str | None
+    size_bytes: int | None
+    content_type: str | None
+    sequencer: str | None
+    user_metadata: Mapping[str, str]
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "event_time": self.event_time,
+            "file_name": self.object_key.rsplit("/", 1)[-1],
+            "uri": f"s3://{self.bucket}/{self.object_key}",
+            "bucket": self.bucket,
+            "object_key": self.object_key,
+            "etag": self.etag,
+            "version_id": self.version_id,
+            "size_bytes": self.size_bytes,
+            "content_type": self.content_type,
+            "event_name": self.event_name,
+            "origin": self.origin,
+            "intake_event_id": self.id,
+        }
+
+    def log_fields(self) -> dict[str, Any]:
+        return {"event_id": self.id, "bucket": self.bucket, "key": self.object_key}
+
+
+class Processor:
+    """Handles stored events one at a time; safe to run in many threads and replicas."""
+
+    def __init__(self, settings: Settings, pool: ConnectionPool, store: ObjectStore) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._store = store
+        self._limits = InspectionLimits(
+            max_scan_bytes=settings.max_scan_bytes,
+            timeout_seconds=settings.inspect_timeout_seconds,
+        )
+
+    def process_next(self) -> bool:
+        """Handle one claimable event; False when there was none."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        phase = self._settings.phase_of(claimed.bucket)
+        if claimed.attempts > self._settings.max_attempts:
+            # Claimed this often, it keeps killing its worker (or the lease keeps running
+            # out): record the failure instead of trying forever.
+            self._record_failure(claimed, phase, "worker did not finish it")
+        elif phase is None:
+            self._finish_without_row(claimed, "bucket is no longer mapped to a phase")
+        elif claimed.event_kind == EventKind.REMOVED:
+            self._record_removal(claimed, phase)
+        else:
+            self._record_creation(claimed, phase)
+        return True
+
+    def drain(self) -> int:
+        """Process until nothing is claimable now; returns how many events were handled."""
+        handled = 0
+        while self.process_next():
+            handled += 1
+        return handled
+
+    def _claim(self) -> ClaimedEvent | None:
+        with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=class_row(ClaimedEvent))
+            return cursor.execute(
+                query("claim_event"), {"lease_seconds": self._settings.lease_seconds}
+            ).fetchone()
+
+    def _record_creation(self, claimed: ClaimedEvent, phase: Phase) -> None:
+        try:
+            inspection = self._inspect(claimed, phase)
+        except Exception as exc:
+            # Transient by nature (store or network), or a bug: both deserve a retry,
+            # and a limit, after which the row says what went wrong.
+            if not isinstance(exc, TransientError):
+                logger.exception("unexpected error inspecting", extra=claimed.log_fields())
+            if claimed.attempts < self._settings.max_attempts:
+                self._postpone(claimed, f"{type(exc).__name__}: {exc}")
+                return
+            inspection = _verdict("error", f"gave up after {claimed.attempts} attempts: {exc}")
+        self._write_row(claimed, phase, inspection)
+
+    def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
+        reason = f"gave up after {claimed.attempts - 1} attempts: {why}"
+        if phase is None or claimed.event_kind == EventKind.REMOVED:
+            self._finish_without_row(claimed, reason)
+        else:
+            self._write_row(claimed, phase, _verdict("error", reason))
+
+    def _write_row(self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            audit.insert_row(conn, phase, claimed.provenance(), inspection)
+            self._finish(conn, claimed, note=None)
+        logger.info(
+            "audited %s: %s rows=%s",
+            phase.value,
+            inspection.estado,
+            inspection.num_registros,
+            extra={"action": "audit", **claimed.log_fields(), "reason": inspection.reason},
+        )
+
+    def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> Inspection:
+        try:
+            info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
+        except ObjectMissing:
+            return _verdict("skipped", "object was removed before it could be inspected")
+        except ObjectUnreadable as exc:
+            return _verdict("error", str(exc))
+        if claimed.etag and info.etag and claimed.etag != info.etag and not claimed.version_id:
+            # Without versioning the bytes of this upload are gone; the overwrite that
+            # replaced them has an event of its own and gets its own row.
+            return _verdict("skipped", "object was overwritten before it could be inspected")
+        source = self._store.source(claimed.bucket, claimed.object_key, info)
+        try:
+            return inspect_object(phase, source, self._limits)
+        except ObjectMissing:
+            return _verdict("skipped", "object was removed while it was being inspected")
+        except ObjectUnreadable as exc:
+            return _verdict("error", str(exc))
+
+    def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
+        exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
+        with self._pool.connection() as conn, conn.transaction():
+            marked = audit.mark_deleted(
+                conn,
+                phase,
+                bucket=claimed.bucket,
+                key=claimed.object_key,
+                version_id=exact_version,
+                deleted_at=claimed.event_time,
+            )
+            self._finish(conn, claimed, note=f"marked {marked} audit row(s) deleted")
+        logger.info(
+            "removal recorded on %s row(s)",
+            marked,
+            extra={"action": "delete", **claimed.log_fields()},
+        )
+
+    def _finish_without_row(self, claimed: ClaimedEvent, note: str) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            self._finish(conn, claimed, note=note)
+
+    def _finish(
+        self, conn: psycopg.Connection[Any], claimed: ClaimedEvent, note: str | None
+    ) -> None:
+        cursor = conn.execute(
+            query("finish_event"), {"id": claimed.id, "attempts": claimed.attempts, "note": note}
+        )
+        if cursor.rowcount != 1:
+            # Our lease ran out and another worker holds the event: undo our row.
+            raise LeaseLost(claimed.id)
+
+    def _postpone(self, claimed: ClaimedEvent, reason: str) -> None:
+        delay = backoff_seconds(claimed.attempts)
+        with self._pool.connection() as conn:
+            conn.execute(
+                query("postpone_event"),
+                {
+                    "id": claimed.id,
+                    "attempts": claimed.attempts,
+                    "delay_seconds": delay,
+                    "note": f"attempt {claimed.attempts} failed: {reason}",
+                },
+            )
+        logger.warning(
+            "transient failure, retrying in %.0f s: %s",
+            delay,
+            reason,
+            extra={"action": "retry", **claimed.log_fields()},
+        )
+
+
+class LeaseLost(Exception):
+    """Raised inside the finishing transaction to roll it back."""
+
+
+def _verdict(estado: Literal["error", "skipped"], reason: str) -> Inspection:
+    return Inspection(estado=estado, num_registros=None, reason=reason, format=None, details={})
+
+
+def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
+    """Process events until ``stop`` is set; survives database and store outages."""
+    while not stop.is_set():
+        try:
+            handled = processor.process_next()
+        except LeaseLost as exc:
+            logger.warning("lease lost on event %s; another worker has it", exc.args[0])
+            continue
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            logger.warning("database unavailable, retrying: %s", type(exc).__name__)
+            stop.wait(DATABASE_RETRY_SECONDS)
+            continue
+        except Exception:
+            logger.exception("unexpected error while processing; continuing")
+            stop.wait(DATABASE_RETRY_SECONDS)
+            continue
+        if not handled:
+            stop.wait(IDLE_POLL_SECONDS)
+
+
+def start_workers(
+    processor: Processor, count: int, stop: threading.Event
+) -> list[threading.Thread]:
+    threads = [
+        threading.Thread(
+            target=run_worker_loop, args=(processor, stop), name=f"notifier-worker-{n}", daemon=True
+        )
+        for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads

@@ -1,0 +1,189 @@
+"""The S3 boundary: one minio client, object sources for inspection, error translation."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error, ServerError
+
+from notifier.config import S3Settings
+from notifier.errors import NotifierError, TransientError
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+READ_TIMEOUT_SECONDS: Final = 60.0
+"""Longest wait for one socket read; the inspection deadline bounds the whole read."""
+
+HTTP_RETRIES: Final = 2
+"""Quick retries inside one attempt; the worker's backoff covers longer outages."""
+
+TRANSIENT_S3_CODES: Final = frozenset(
+    {
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "RequestTimeout",
+        "XMinioServerNotInitialized",
+    }
+)
+MISSING_S3_CODES: Final = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchObject"})
+USER_METADATA_PREFIX: Final = "x-amz-meta-"
+
+
+class ObjectUnreadable(NotifierError):
+    """The store answered, but will not give this object (denied, bucket gone)."""
+
+
+class ObjectMissing(ObjectUnreadable):
+    """The object no longer exists: it was removed before it could be read."""
+
+
+def make_client(s3: S3Settings) -> Minio:
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
+        retries=urllib3.Retry(
+            total=HTTP_RETRIES, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+        ),
+        maxsize=16,
+    )
+    return Minio(
+        s3.host,
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        secure=s3.secure,
+        region=s3.region,
+        http_client=http,
+    )
+
+
+@contextmanager
+def s3_errors(bucket: str, key: str) -> Iterator[None]:
+    """Sort S3 failures into retry-later (TransientError) and per-object verdicts."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in MISSING_S3_CODES:
+            raise ObjectMissing(f"object s3://{bucket}/{key} no longer exists") from exc
+        if exc.code in TRANSIENT_S3_CODES:
+            raise TransientError(f"S3 {exc.code} reading s3://{bucket}/{key}") from exc
+        raise ObjectUnreadable(f"S3 refused s3://{bucket}/{key}: {exc.code}") from exc
+    except ServerError as exc:
+        raise TransientError(
+            f"S3 server error {exc.status_code} reading s3://{bucket}/{key}"
+        ) from exc
+    except (urllib3.exceptions.HTTPError, OSError, MinioException) as exc:
+        raise TransientError(f"S3 unreachable: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str | None
+    content_type: str | None
+    version_id: str | None
+    user_metadata: Mapping[str, str]
+
+
+def normalize_metadata(headers: Mapping[str, Any]) -> dict[str, str]:
+    """``X-Amz-Meta-Foo`` (any case) -> ``foo``; other headers dropped."""
+    result: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = str(name).lower()
+        if lowered.startswith(USER_METADATA_PREFIX):
+            result[lowered.removeprefix(USER_METADATA_PREFIX)] = str(value)
+    return result
+
+
+class ObjectStore:
+    """Reads objects through one shared, thread-safe minio client."""
+
+    def __init__(self, client: Minio) -> None:
+        self._client = client
+
+    def stat(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo:
+        with s3_errors(bucket, key):
+            stat = self._client.stat_object(bucket, key, version_id=version_id)
+        return ObjectInfo(
+            size=int(stat.size or 0),
+            etag=(stat.etag or "").strip('"') or None,
+            content_type=stat.content_type,
+            version_id=stat.version_id,
+            user_metadata=normalize_metadata(stat.metadata or {}),
+        )
+
+    def source(self, bucket: str, key: str, info: ObjectInfo) -> S3ObjectSource:
+        return S3ObjectSource(
+            client=self._client,
+            bucket=bucket,
+            key=key,
+            size=info.size,
+            content_type=info.content_type,
+            user_metadata=info.user_metadata,
+            version_id=info.version_id,
+        )
+
+
+@dataclass
+class S3ObjectSource:
+    """One object version, read either as a stream or by byte ranges."""
+
+    client: Minio = field(repr=False)
+    bucket: str
+    key: str
+    size: int | None
+    content_type: str | None
+    user_metadata: Mapping[str, str]
+    version_id: str | None = None
+    bytes_read: int = 0
+
+    def open_stream(self) -> io.BufferedReader:
+        with s3_errors(self.bucket, self.key):
+            response = self.client.get_object(self.bucket, self.key, version_id=self.version_id)
+        return io.BufferedReader(_ResponseReader(self, response), buffer_size=1 << 20)
+
+    def read_range(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        with s3_errors(self.bucket, self.key):
+            response = self.client.get_object(
+                self.bucket, self.key, offset=offset, length=length, version_id=self.version_id
+            )
+            try:
+                data: bytes = response.read()
+            finally:
+                response.close()
+                response.release_conn()
+        self.bytes_read += len(data)
+        return data
+
+
+class _ResponseReader(io.RawIOBase):
+    """A GET response as a raw file that counts bytes and translates transport errors."""
+
+    def __init__(self, owner: S3ObjectSource, response: Any) -> None:
+        self._owner = owner
+        self._response = response
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with s3_errors(self._owner.bucket, self._owner.key):
+            data: bytes = self._response.read(len(buffer))
+        buffer[: len(data)] = data
+        self._owner.bytes_read += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+            self._response.release_conn()
+        super().close()
