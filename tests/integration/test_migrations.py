@@ -121,3 +121,30 @@ def test_jsonb_columns(db):
         "evaluation_events.metrics": "jsonb",
         "intake_events.payload": "jsonb",
     }
+
+
+def test_existing_seed_tables_are_adopted_with_their_rows(empty_database):
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        # What the pipeline created before notifier existed: the seed's columns only.
+        conn.execute(
+            "CREATE TABLE ingestion_events (id serial PRIMARY KEY,"
+            " timestamp_ingesta timestamp, nombre_archivo varchar(255), ruta_minio text,"
+            " num_registros integer, estado varchar(20))"
+        )
+        conn.execute(
+            "INSERT INTO ingestion_events (timestamp_ingesta, nombre_archivo, ruta_minio,"
+            " num_registros, estado) VALUES (now(), 'old.csv', 's3://raw/old.csv', 7, 'ok')"
+        )
+        upgrade(conn)
+        rows = conn.execute(
+            "SELECT nombre_archivo, num_registros, bucket, intake_event_id FROM ingestion_events"
+        ).fetchall()
+        assert rows == [("old.csv", 7, None, None)]
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'ingestion_events'"
+            )
+        }
+        assert columns >= PROVENANCE
