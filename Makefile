@@ -27,7 +27,7 @@ $(DEPLOY_VENV)/.installed: tests/deploy/requirements.txt tests/deploy/constraint
 
 ## Start PostgreSQL and SeaweedFS locally (data in .notifier-dev/) and serve on :8080.
 run: $(VENV)/.installed-local postgres-binaries
-	$(BIN)/notifier dev
+	$(BIN)/notifier dev $(ARGS)
 
 ## Set up, lint, type-check and run the whole test suite against real servers.
 test: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries lint typecheck pytest

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Final, LiteralString, cast
+from typing import Any, Final, LiteralString, cast
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -86,7 +86,7 @@ def list_migrations(directory: Path | None = None) -> list[Migration]:
     return found
 
 
-def upgrade(conn: psycopg.Connection[object], directory: Path | None = None) -> list[str]:
+def upgrade(conn: psycopg.Connection[Any], directory: Path | None = None) -> list[str]:
     """Apply the migrations not applied yet, in order, in one transaction.
 
     A transaction-scoped advisory lock serialises replicas that start together: the
@@ -105,7 +105,7 @@ def upgrade(conn: psycopg.Connection[object], directory: Path | None = None) -> 
             if migration.version in done:
                 continue
             logger.info("applying migration %s", migration.name)
-            conn.execute(cast(LiteralString, migration.sql()))
+            conn.execute(migration.sql().encode())
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                 (migration.version, migration.name),

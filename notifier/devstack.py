@@ -10,17 +10,22 @@ Side effects outside ``data_dir``, all deliberate:
   through ``runuser -u postgres``. ``data_dir`` is chowned to ``postgres`` (mode 0700), and any
   ancestor directory the ``postgres`` user cannot traverse gets only the one search bit it
   lacks (usually ``o+x``; never a read bit). Each such change is logged at INFO level.
+* **pytest** resets ``/tmp/pytest-of-<user>`` to 0700 whenever a session starts, which takes
+  that search bit back from under a concurrent session. A running server does not care (it
+  works relative to its data directory); ``start()`` retries initdb/pg_ctl when it hits this,
+  and ``stop()`` signals the postmaster instead of running ``pg_ctl`` as ``postgres``.
 * **SeaweedFS** keeps some gRPC unix sockets in ``/tmp`` (``seaweedfs-*-<port>.sock``). It
-  removes them on a clean exit; after a hard kill they are stale but harmless because
-  ``weed`` replaces them, and :meth:`LocalSeaweedFS.stop` removes those of its own ports.
+  usually removes them on exit; leftovers are harmless (``weed`` replaces them), and
+  :meth:`LocalSeaweedFS.stop` and the next ``start()`` remove dead ones of its own ports.
 * SeaweedFS runs with its run directory as both CWD and ``HOME``, and without ``WEED_*``,
   ``AWS_*`` and ``S3_*`` variables, so a developer's ``~/.seaweedfs/*.toml``, AWS credentials
   (which ``weed`` would accept as an extra admin identity) or ``S3_BUCKET`` (which it would
   create) cannot leak into the stack.
 
-Recovery after an abrupt kill: a stale ``postmaster.pid`` (and socket lock) is removed when its
-PID is not a postmaster running in ``data_dir``; a live one is adopted. An orphaned ``weed``
-recorded in ``weed.pid`` and still serving the same directory is stopped before a new start.
+Recovery after an abrupt kill: a stale ``postmaster.pid`` (and socket lock file) is removed
+when its PID is no longer a live PostgreSQL process; a live server is adopted. An orphaned
+``weed`` recorded in ``weed.pid`` and still serving the same directory (the parent was killed,
+``weed`` was not) is stopped before a new start, which would otherwise find its ports taken.
 """
 
 from __future__ import annotations
@@ -106,6 +111,9 @@ UNIX_SOCKET_PATH_MAX: Final = 100
 LOG_TAIL_LINES: Final = 40
 """Lines of a server log quoted in a start-up error."""
 
+LOG_TAIL_BYTES: Final = 64 * 1024
+"""How much of the end of a log is read to find those lines."""
+
 WEED_SOCKET_DIR: Final = Path("/tmp")  # noqa: S108 - weed's own hard-coded choice
 """Where ``weed`` puts its gRPC unix sockets (``seaweedfs-<component>-grpc-<port>.sock``)."""
 
@@ -170,18 +178,21 @@ def _is_root() -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, e.g. an orphan nobody reaps, counts as dead)."""
+    """Whether ``pid`` runs; a zombie (e.g. an orphan nobody reaps) counts as dead once all its
+    threads are gone, i.e. once its sockets and files are closed."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    proc = Path(f"/proc/{pid}")
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        threads = len(os.listdir(proc / "task"))
     except (OSError, IndexError):
-        return True  # no procfs: the signal check is all we have
-    return state not in ("Z", "X")
+        return True  # no procfs (or it has just gone): trust the signal check
+    return not (state in ("Z", "X") and threads <= 1)
 
 
 def _proc_cmdline(pid: int) -> list[str] | None:
@@ -201,11 +212,22 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log that may have grown over many dev runs."""
     try:
-        text = path.read_text(errors="replace")
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+            text = f.read().decode(errors="replace")
     except OSError as exc:
         return f"(no log at {path}: {exc.strerror})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (it holds credentials)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)  # O_CREAT's mode does not apply to a file that already existed
 
 
 def _run_tool(cmd: Sequence[str], *, as_user: str | None, what: str, log_file: Path) -> None:
@@ -382,11 +404,13 @@ def _is_our_postmaster(pid: int) -> bool:
 
 @dataclass
 class LocalPostgres:
-    """A private PostgreSQL cluster in ``data_dir`` on ``127.0.0.1:port`` (trust auth).
+    """A private PostgreSQL cluster in ``data_dir`` on ``127.0.0.1:port``, logging to
+    ``data_dir/server.log``.
 
+    Authentication is ``trust``: any local user can connect, so keep it to dev and test data.
     ``ephemeral=True`` trades crash safety for speed (``fsync=off`` and friends, ``initdb
-    --no-sync``): use it for test data only. ``start()`` adopts a server already running on
-    ``data_dir`` (and takes its port); ``stop()`` then stops that server too.
+    --no-sync``): test data only. ``start()`` adopts a server already running on ``data_dir``
+    (and takes its port); ``stop()`` then stops that server too.
     """
 
     data_dir: Path
@@ -442,8 +466,12 @@ class LocalPostgres:
         if not _is_our_postmaster(info.pid):
             self._remove_stale_lock_files()
             return
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(info.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+        except PermissionError as exc:
+            raise DevStackError(f"cannot stop PostgreSQL (PID {info.pid}): {exc}") from exc
         deadline = time.monotonic() + PG_STOP_TIMEOUT_S
         while _is_our_postmaster(info.pid):
             if time.monotonic() > deadline:
@@ -812,12 +840,9 @@ class LocalSeaweedFS:
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }
-        s3_json = self.run_dir / "s3.json"
-        s3_json.touch(mode=0o600)
-        s3_json.chmod(0o600)
-        s3_json.write_text(json.dumps({"identities": [identity]}, indent=2))
+        _write_private(self.run_dir / "s3.json", json.dumps({"identities": [identity]}, indent=2))
         toml = _notification_toml(self.webhook_url, self.webhook_token, self.webhook_buckets)
-        (self.run_dir / "notification.toml").write_text(toml)
+        _write_private(self.run_dir / "notification.toml", toml)
 
     def _stop_orphan(self) -> None:
         """Stop a ``weed`` left running on this directory by a killed parent; drop a stale pid."""

@@ -27,9 +27,17 @@ class Progress:
 
     def advance(self, count: int = 1, **fields: int) -> None:
         self.done += count
-        self.show(**fields)
+        self._render(fields, force=False)
 
-    def show(self, *, force: bool = False, **fields: int) -> None:
+    def show(self, **fields: int) -> None:
+        self._render(fields, force=False)
+
+    def finish(self, **fields: int) -> None:
+        self._render(fields, force=True)
+        if self._interactive:
+            click.echo("", file=self._stream)
+
+    def _render(self, fields: dict[str, int], *, force: bool) -> None:
         now = time.monotonic()
         interval = TERMINAL_REFRESH_SECONDS if self._interactive else PLAIN_REFRESH_SECONDS
         if not force and now - self._shown_at < interval:
@@ -40,11 +48,6 @@ class Progress:
             click.echo(f"\r\x1b[2K{line}", file=self._stream, nl=False)
         else:
             click.echo(line, file=self._stream)
-
-    def finish(self, **fields: int) -> None:
-        self.show(force=True, **fields)
-        if self._interactive:
-            click.echo("", file=self._stream)
 
     def _line(self, now: float, fields: dict[str, int]) -> str:
         elapsed = max(now - self._started, 1e-9)

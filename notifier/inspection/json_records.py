@@ -14,12 +14,13 @@ import io
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import ijson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from notifier.inspection.arrow_io import count_batches
 from notifier.inspection.base import human_bytes, one_line
 from notifier.inspection.errors import Unreadable
 from notifier.inspection.formats import Counted, DatasetFormat
@@ -69,26 +70,22 @@ def count_json_document(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
 
 def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int]:
     """(records pyarrow parsed, non-blank lines)."""
-    records = 0
+    read_options = pa_json.ReadOptions(block_size=guard.limits.block_size, use_threads=False)
+    parse_options = pa_json.ParseOptions(
+        explicit_schema=_NO_FIELDS, unexpected_field_behavior="ignore"
+    )
+
+    def open_reader(native: Any) -> Any:
+        return pa_json.open_json(native, read_options=read_options, parse_options=parse_options)
+
     with open_decoded(guard, gzipped=fmt.gzipped, max_bytes=guard.limits.max_scan_bytes) as data:
         lines = _LineTally(data)
         try:
-            reader = pa_json.open_json(
-                pa.PythonFile(lines, mode="r"),
-                read_options=pa_json.ReadOptions(
-                    block_size=guard.limits.block_size, use_threads=False
-                ),
-                parse_options=pa_json.ParseOptions(
-                    explicit_schema=_NO_FIELDS, unexpected_field_behavior="ignore"
-                ),
-            )
-            for batch in reader:
-                records += batch.num_rows
-                guard.check_deadline()
+            records = count_batches(guard, lines.read, open_reader)
         except pa.ArrowInvalid as exc:
-            if _EMPTY in str(exc) and records == 0:
-                return 0, lines.count()
-            raise
+            if _EMPTY not in str(exc):
+                raise
+            records = 0
     return records, lines.count()
 
 

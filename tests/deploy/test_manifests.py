@@ -207,12 +207,7 @@ def test_the_image_tag_is_the_project_version(rendered: Rendered) -> None:
         "receiver",
         "worker",
         "db-upgrade",
-        pytest.param(
-            "reconcile",
-            marks=pytest.mark.xfail(
-                reason="`notifier reconcile` arrives with the backfill issue", strict=True
-            ),
-        ),
+        "reconcile",
     ],
 )
 def test_each_command_exists(rendered: Rendered, component: str) -> None:

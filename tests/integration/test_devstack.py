@@ -60,12 +60,13 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str) -> T:
 
 
 def process_gone(pid: int) -> bool | None:
-    """True once ``pid`` has exited (zombies count as exited), None while it runs."""
+    """True once ``pid`` has exited (a zombie whose threads are all gone counts), else None."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except FileNotFoundError:
         return True
-    return True if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X") else None
+    return True if state in ("Z", "X") and threads <= 1 else None
 
 
 def listening_ports(pid: int) -> set[int]:
@@ -331,47 +332,62 @@ def test_seaweedfs_reports_a_taken_s3_port_with_its_log(tmp_path: Path) -> None:
     assert not (tmp_path / "weed" / "weed.pid").exists()
 
 
-def test_seaweedfs_restarts_over_an_orphan_left_by_a_killed_parent(tmp_path: Path) -> None:
-    """A test run killed with SIGKILL leaves `weed` running; the next start must cope."""
-    data_dir, port = tmp_path / "weed", free_port()
-    parent_code = (
-        "import sys, time\n"
+def start_weed_in_a_child_and_kill_the_child(data_dir: Path, port: int) -> int:
+    """Start weed from a child Python that stores one object; SIGKILL the child; return weed PID."""
+    child_code = (
+        "import io, time\n"
         "from notifier.devstack import LocalSeaweedFS\n"
         f"s = LocalSeaweedFS({str(data_dir)!r}, {port}, {ACCESS_KEY!r}, {SECRET_KEY!r})\n"
         "s.start()\n"
-        "import io; s.client().make_bucket('kept')\n"
+        "s.client().make_bucket('kept')\n"
         "s.client().put_object('kept', 'k', io.BytesIO(b'before the crash'), 16)\n"
         "print(s.pid, flush=True)\n"
         "time.sleep(600)\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", parent_code],
+    child = subprocess.Popen(
+        [sys.executable, "-c", child_code],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        assert parent.stdout is not None
-        orphan = int(parent.stdout.readline() or "0")
-        assert orphan, f"parent failed to start weed (exit {parent.poll()})"
+        assert child.stdout is not None
+        weed_pid = int(child.stdout.readline() or "0")
+        assert weed_pid, f"the child failed to start weed (exit {child.poll()}); see its stderr"
     finally:
-        parent.kill()
-        parent.wait()
-        if parent.stdout is not None:
-            parent.stdout.close()
-    assert process_gone(orphan) is None, "weed should outlive its killed parent"
-    orphan_ports = json.loads((data_dir / "weed.ports.json").read_text())
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    return weed_pid
 
-    with LocalSeaweedFS(data_dir, port, ACCESS_KEY, SECRET_KEY) as restarted:
-        assert process_gone(orphan)
-        assert restarted.ports == orphan_ports  # reused, so the master keeps its state dir
-        assert [p.name for p in (data_dir / "data").glob("m[0-9]*")] == [
-            f"m{orphan_ports['master.port']}"
-        ]
-        response = restarted.client().get_object("kept", "k")
-        try:
-            assert response.read() == b"before the crash"
-        finally:
-            response.close()
-            response.release_conn()
+
+@pytest.mark.parametrize("weed_killed_too", [False, True], ids=["orphan-alive", "all-killed"])
+def test_seaweedfs_starts_again_after_its_parent_was_killed(
+    tmp_path: Path, weed_killed_too: bool
+) -> None:
+    """An interrupted run leaves an orphaned weed, or (SIGKILL all) only stale files behind."""
+    data_dir, port = tmp_path / "weed", free_port()
+    orphan = start_weed_in_a_child_and_kill_the_child(data_dir, port)
+    try:
+        assert process_gone(orphan) is None, "weed should outlive its killed parent"
+        if weed_killed_too:
+            os.kill(orphan, signal.SIGKILL)
+            wait_for(lambda: process_gone(orphan), PROCESS_EXIT_WAIT_S, "weed to die")
+        orphan_ports = json.loads((data_dir / "weed.ports.json").read_text())
+
+        with LocalSeaweedFS(data_dir, port, ACCESS_KEY, SECRET_KEY) as restarted:
+            assert process_gone(orphan)
+            assert restarted.ports == orphan_ports  # reused, so the master keeps its state
+            masters = [p.name for p in (data_dir / "data").glob("m[0-9]*")]
+            assert masters == [f"m{orphan_ports['master.port']}"]
+            response = restarted.client().get_object("kept", "k")
+            try:
+                assert response.read() == b"before the crash"
+            finally:
+                response.close()
+                response.release_conn()
+    finally:
+        if not process_gone(orphan):
+            os.kill(orphan, signal.SIGKILL)
