@@ -42,8 +42,14 @@ def insert_row(
         "modelo_nombre": details.get("modelo_nombre"),
         "nombre_dataset": details.get("nombre_dataset"),
     }
-    cursor = conn.execute(query(INSERT_QUERY[phase]), params)
-    return cursor.rowcount == 1
+    if conn.execute(query(INSERT_QUERY[phase]), params).rowcount != 1:
+        return False
+    removal = sql.SQL(query("apply_recorded_removal")).format(table=sql.Identifier(phase.value))
+    conn.execute(
+        removal,
+        {key: provenance[key] for key in ("bucket", "object_key", "event_time", "intake_event_id")},
+    )
+    return True
 
 
 def mark_deleted(

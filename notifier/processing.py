@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import class_row
@@ -141,7 +141,7 @@ class Processor:
             if claimed.attempts < self._settings.max_attempts:
                 self._postpone(claimed, f"{type(exc).__name__}: {exc}")
                 return
-            inspection = _verdict("error", f"gave up after {claimed.attempts} attempts: {exc}")
+            inspection = Inspection.error(None, f"gave up after {claimed.attempts} attempts: {exc}")
         self._write_row(claimed, phase, inspection)
 
     def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
@@ -149,7 +149,7 @@ class Processor:
         if phase is None or claimed.event_kind == EventKind.REMOVED:
             self._finish_without_row(claimed, reason)
         else:
-            self._write_row(claimed, phase, _verdict("error", reason))
+            self._write_row(claimed, phase, Inspection.error(None, reason))
 
     def _write_row(self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection) -> None:
         with self._pool.connection() as conn, conn.transaction():
@@ -167,20 +167,20 @@ class Processor:
         try:
             info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
         except ObjectMissing:
-            return _verdict("skipped", "object was removed before it could be inspected")
+            return Inspection.skipped(None, "object was removed before it could be inspected")
         except ObjectUnreadable as exc:
-            return _verdict("error", str(exc))
+            return Inspection.error(None, str(exc))
         if claimed.etag and info.etag and claimed.etag != info.etag and not claimed.version_id:
             # Without versioning the bytes of this upload are gone; the overwrite that
             # replaced them has an event of its own and gets its own row.
-            return _verdict("skipped", "object was overwritten before it could be inspected")
+            return Inspection.skipped(None, "object was overwritten before it could be inspected")
         source = self._store.source(claimed.bucket, claimed.object_key, info)
         try:
             return inspect_object(phase, source, self._limits)
         except ObjectMissing:
-            return _verdict("skipped", "object was removed while it was being inspected")
+            return Inspection.skipped(None, "object was removed while it was being inspected")
         except ObjectUnreadable as exc:
-            return _verdict("error", str(exc))
+            return Inspection.error(None, str(exc))
 
     def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
         exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
@@ -236,10 +236,6 @@ class Processor:
 
 class LeaseLost(Exception):
     """Raised inside the finishing transaction to roll it back."""
-
-
-def _verdict(estado: Literal["error", "skipped"], reason: str) -> Inspection:
-    return Inspection(estado=estado, num_registros=None, reason=reason, format=None, details={})
 
 
 def run_worker_loop(processor: Processor, stop: threading.Event) -> None:

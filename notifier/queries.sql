@@ -195,3 +195,16 @@ UPDATE dead_letters SET retried_at = now() WHERE id = %(id)s
 
 -- name: purge_dead_letters
 DELETE FROM dead_letters WHERE received_at < %(before)s
+
+-- name: apply_recorded_removal
+-- {table} is a phase table (sql.Identifier). Events arrive out of order: when the
+-- removal of an object was recorded before its creation, the new row starts deleted.
+UPDATE {table} AS audit
+SET deleted_at = removal.event_time
+FROM (
+    SELECT min(event_time) AS event_time FROM intake_events
+    WHERE event_kind = 'removed' AND status = 'done'
+      AND bucket = %(bucket)s AND object_key = %(object_key)s
+      AND event_time >= %(event_time)s
+) AS removal
+WHERE audit.intake_event_id = %(intake_event_id)s AND removal.event_time IS NOT NULL

@@ -98,10 +98,22 @@ class _FeedState:
         if self.stopped or self.failure is not None:
             return b""
         try:
-            return self.read(size if size >= 0 else _WHOLE_READ_BYTES)
+            return self._fill(size if size >= 0 else _WHOLE_READ_BYTES)
         except Exception as exc:
             self.failure = exc
             return b""
+
+    def _fill(self, size: int) -> bytes:
+        # pyarrow takes a short read for the end of the stream.
+        first = self.read(size)
+        if len(first) in (0, size):
+            return first
+        chunks = [first]
+        missing = size - len(first)
+        while missing > 0 and (chunk := self.read(missing)):
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
 
 
 class _Feed:

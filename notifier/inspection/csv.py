@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -16,9 +16,6 @@ from notifier.inspection.errors import Unreadable
 from notifier.inspection.formats import Counted, DatasetFormat
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.streams import open_decoded
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -135,13 +132,12 @@ def _column_details(columns: list[str] | None) -> dict[str, Any]:
     return details
 
 
-class _CsvText(io.RawIOBase):
+class _CsvText:
     """The decoded stream as pyarrow should see it: a peeked prefix replayed first,
     and a final newline when the data lacks one (pyarrow rejects a lone header row
     without one; an extra line end never changes the count)."""
 
     def __init__(self, stream: io.BufferedReader) -> None:
-        super().__init__()
         self._stream = stream
         self._prefix = b""
         self._offset = 0
@@ -149,11 +145,8 @@ class _CsvText(io.RawIOBase):
         self._finished = False
         self.at_eof = False
 
-    def readable(self) -> bool:
-        return True
-
     def peek(self, size: int) -> bytes:
-        """Read up to ``size`` bytes ahead; they are served again by ``readinto``."""
+        """Read up to ``size`` bytes ahead; ``read`` serves them again."""
         chunks = [self._prefix]
         total = len(self._prefix)
         while total < size and not self.at_eof:
@@ -164,13 +157,7 @@ class _CsvText(io.RawIOBase):
         self._prefix = b"".join(chunks)
         return self._prefix
 
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._next(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def _next(self, size: int) -> bytes:
+    def read(self, size: int) -> bytes:
         if self._prefix:
             data = self._prefix[self._offset : self._offset + size]
             self._offset += len(data)

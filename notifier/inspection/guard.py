@@ -144,32 +144,33 @@ class GuardedStream(io.RawIOBase):
 def run_guarded(
     guard: SourceGuard, format: str | None, inspect: Callable[[], Inspection]
 ) -> Inspection:
-    """Run ``inspect``; turn every failure into a verdict except the source's own."""
+    """Run ``inspect``; turn every failure into a verdict except the source's own.
+
+    A stop the guard raised (timeout, cap) decides the verdict even when a parser
+    wrapped it in an error of its own, or swallowed it.
+    """
+    verdict: Inspection | None = None
     try:
         verdict = inspect()
     except Exception as exc:
-        verdict = _verdict_for(guard, format, exc)
+        if guard.failure is None and guard.stop is None:
+            verdict = _unexpected(guard, format, exc)
     if guard.failure is not None:
-        # Raised outside the except block so the source's exception keeps its context.
+        # Raised outside the except block, so the exception keeps its own context.
         raise guard.failure
-    if guard.stop is not None and verdict.estado == "ok":
-        return _stopped(guard.stop, format)
+    if guard.stop is not None:
+        # An inner run_guarded may already have named the format.
+        named = verdict.format if verdict is not None and verdict.format else format
+        return Inspection(guard.stop.estado, None, guard.stop.reason, named, {})
+    assert verdict is not None
     return verdict
 
 
-def _verdict_for(guard: SourceGuard, format: str | None, exc: Exception) -> Inspection:
-    if guard.failure is not None:
-        return Inspection.error(format, "source failed")  # replaced by the re-raise
-    if guard.stop is not None:
-        return _stopped(guard.stop, format)
+def _unexpected(guard: SourceGuard, format: str | None, exc: Exception) -> Inspection:
     if isinstance(exc, InspectionStop):
-        return _stopped(exc, format)
+        return Inspection(exc.estado, None, exc.reason, format, {})
     logger.exception(
         "unexpected error inspecting object",
         extra={"action": "inspect", "bucket": guard.source.bucket, "key": guard.source.key},
     )
     return Inspection.error(format, f"unexpected error: {type(exc).__name__}: {one_line(str(exc))}")
-
-
-def _stopped(stop: InspectionStop, format: str | None) -> Inspection:
-    return Inspection(stop.estado, None, stop.reason, format, {})

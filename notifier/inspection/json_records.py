@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import ijson
 import pyarrow as pa
@@ -26,9 +26,6 @@ from notifier.inspection.errors import Unreadable
 from notifier.inspection.formats import Counted, DatasetFormat
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.streams import first_significant_byte, open_decoded
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -145,24 +142,18 @@ class _ElementWindow:
         self._since_mark = 0
 
 
-class _LineTally(io.RawIOBase):
+class _LineTally:
     """Passes bytes through, counting the lines that hold more than whitespace."""
 
     def __init__(self, data: io.BufferedReader) -> None:
-        super().__init__()
         self._data = data
         self._lines = 0
         self._open_line_has_content = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        view = memoryview(buffer).cast("B")
-        chunk = self._data.read(len(view))
-        view[: len(chunk)] = chunk
+    def read(self, size: int) -> bytes:
+        chunk = self._data.read(size)
         self._tally(chunk)
-        return len(chunk)
+        return chunk
 
     def count(self) -> int:
         """Non-blank lines read so far, a final line without a line end included."""

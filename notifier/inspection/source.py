@@ -74,7 +74,7 @@ class BytesSource:
         self.size = len(self.data)
 
     def open_stream(self) -> ByteStream:
-        return io.BufferedReader(_CountingReader(self, io.BytesIO(self.data)))
+        return _CountingReader(self, io.BytesIO(self.data))
 
     def read_range(self, offset: int, length: int) -> bytes:
         _check_range(offset, length)
@@ -100,7 +100,7 @@ class FileSource:
         self.size = self.path.stat().st_size
 
     def open_stream(self) -> ByteStream:
-        return io.BufferedReader(_CountingReader(self, self.path.open("rb", buffering=0)))
+        return _CountingReader(self, self.path.open("rb", buffering=0))
 
     def read_range(self, offset: int, length: int) -> bytes:
         _check_range(offset, length)

@@ -285,3 +285,22 @@ def test_store_unreachable_retries_then_gives_up(settings, pool, client, auth, b
     (row,) = rows(db, "ingestion_events")
     assert row["estado"] == "error"
     assert "gave up after 2 attempts" in row["reason"]
+
+
+def test_removal_recorded_before_creation_still_marks_the_row(
+    client, auth, s3_client, buckets, processor, db
+):
+    put(s3_client, buckets.raw, "racy.csv", QUOTED_CSV)
+    created = record_for_stat(s3_client, buckets.raw, "racy.csv")
+    s3_client.remove_object(buckets.raw, "racy.csv")
+    removed_at = datetime.now(UTC)
+    removal = minio_record(
+        buckets.raw, "racy.csv", event_name="s3:ObjectRemoved:Delete", event_time=removed_at
+    )
+    client.post("/events", data=minio_body(removal), headers=auth)  # arrives first
+    processor.drain()
+    client.post("/events", data=minio_body(created), headers=auth)
+    processor.drain()
+    (row,) = rows(db, "ingestion_events")
+    assert row["estado"] == "skipped"
+    assert abs((row["deleted_at"] - removed_at).total_seconds()) < 0.01

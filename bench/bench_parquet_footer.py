@@ -1,0 +1,148 @@
+"""Benchmark: counting a large Parquet file from its footer vs. reading the whole table.
+
+Writes a Parquet file of about --size-mb (row group by row group, never whole in
+memory, incompressible data so the file really is that large), then times, each in a
+fresh subprocess so that peak RSS is that run's alone:
+
+* baseline: ``pyarrow.parquet.read_table`` of the whole file, then ``num_rows``;
+* inspector: ``inspect_object`` over a FileSource, which reads the footer by range.
+
+Usage: .venv/bin/python bench/bench_parquet_footer.py [--size-mb 200] [--dir /tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MIB = 1024 * 1024
+ROWS_PER_GROUP = 50_000
+PAYLOAD_BYTES = 200
+"""Random bytes per row: incompressible, so the file size follows the row count."""
+
+
+def generate(path: Path, size_bytes: int) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [("id", pa.int64()), ("score", pa.float64()), ("label", pa.string()), ("blob", pa.binary())]
+    )
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        while path.stat().st_size < size_bytes:
+            ids = range(rows, rows + ROWS_PER_GROUP)
+            group = pa.table(
+                {
+                    "id": pa.array(ids, pa.int64()),
+                    "score": pa.array([i * 0.5 for i in ids]),
+                    "label": pa.array([f"label-{i % 100}" for i in ids]),
+                    "blob": pa.array([os.urandom(PAYLOAD_BYTES) for _ in ids], pa.binary()),
+                },
+                schema=schema,
+            )
+            writer.write_table(group)
+            rows += ROWS_PER_GROUP
+    return rows
+
+
+def child(mode: str, path: Path) -> dict[str, Any]:
+    """One measurement, run in its own process; imports happen before the clock starts."""
+    import pyarrow.parquet as pq
+
+    from notifier.inspection import FileSource, InspectionLimits, Phase, inspect_object
+
+    rss_before = _peak_rss_mib()
+    started = time.perf_counter()
+    if mode == "baseline":
+        rows = pq.read_table(path).num_rows
+        result: dict[str, Any] = {"rows": rows, "bytes_read": path.stat().st_size}
+    else:
+        source = FileSource(path)
+        verdict = inspect_object(Phase.INGESTION, source, InspectionLimits())
+        result = {
+            "rows": verdict.num_registros,
+            "bytes_read": source.bytes_read,
+            "estado": verdict.estado,
+            "details": dict(verdict.details),
+        }
+    result["seconds"] = time.perf_counter() - started
+    result["rss_after_imports_mib"] = rss_before
+    result["peak_rss_mib"] = _peak_rss_mib()
+    return result
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(mode: str, path: Path) -> dict[str, Any]:
+    run = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    result: dict[str, Any] = json.loads(run.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=200, help="file size in MiB (200)")
+    parser.add_argument("--dir", default=None, help="where the temporary file goes (TMPDIR)")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], Path(args.child[1]))))
+        return
+
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-parquet-") as tmp:
+        path = Path(tmp) / "bench.parquet"
+        started = time.perf_counter()
+        rows = generate(path, args.size_mb * MIB)
+        size = path.stat().st_size
+        print(
+            f"generated {size / MIB:.0f} MiB, {rows:,} rows"
+            f" in {time.perf_counter() - started:.1f} s: {path}"
+        )
+        results = {mode: measure(mode, path) for mode in ("baseline", "inspector")}
+    _report(results, size, rows)
+
+
+def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
+    baseline = results["baseline"]["seconds"]
+    print(
+        f"\n{'run':<12}{'seconds':>10}{'x baseline':>12}{'peak RSS MiB':>14}{'(imports)':>11}"
+        f"{'bytes read':>15}{'of file':>10}  rows"
+    )
+    for mode, result in results.items():
+        print(
+            f"{mode:<12}{result['seconds']:>10.4f}{result['seconds'] / baseline:>12.4f}"
+            f"{result['peak_rss_mib']:>14.0f}{result['rss_after_imports_mib']:>11.0f}"
+            f"{result['bytes_read']:>15,}{result['bytes_read'] / size:>10.2e}  {result['rows']:,}"
+        )
+    inspected = results["inspector"]
+    print(
+        f"\ninspector: estado={inspected['estado']} rows={inspected['rows']:,}"
+        f" expected={rows:,} -> {'MATCH' if inspected['rows'] == rows else 'MISMATCH'}"
+        f"; details={inspected['details']}"
+    )
+    print(
+        f"inspector read {inspected['bytes_read']:,} of {size:,} bytes"
+        f" ({size / inspected['bytes_read']:,.0f}x less) and was"
+        f" {baseline / inspected['seconds']:,.0f}x faster than read_table"
+    )
+
+
+if __name__ == "__main__":
+    main()
