@@ -7,7 +7,7 @@ from notifier.errors import PayloadError
 from notifier.intake import EventKind, parse_body
 from tests.support import minio_body, minio_record
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "payloads" / "minio"
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "minio"
 
 
 def sample(name: str) -> bytes:

@@ -9,7 +9,7 @@ from notifier.errors import PayloadError
 from notifier.intake import EventKind, parse_body
 from tests.support import minio_record
 
-SEAWEEDFS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "payloads" / "seaweedfs"
+SEAWEEDFS = Path(__file__).resolve().parents[1] / "fixtures" / "seaweedfs"
 AWKWARD = "reports/2024 Q4/Résumé (v2)+x&y %25.csv"
 
 
