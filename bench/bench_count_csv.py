@@ -14,15 +14,14 @@ Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import harness
 
 ROWS_PER_CHUNK = 20_000
 MIB = 1024 * 1024
@@ -126,24 +125,8 @@ def _pyarrow(path: Path, *, first_column_only: bool) -> dict[str, Any]:
     return {"bytes_read": path.stat().st_size, "rows": rows}
 
 
-def measure(mode: str, path: Path) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    result: dict[str, Any] = json.loads(run.stdout)
-    return result
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=1024, help="CSV size in MiB (1024)")
-    parser.add_argument("--dir", default=None, help="where the temporary CSV goes (TMPDIR)")
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = harness.parser(__doc__.splitlines()[0], default_size_mb=1024).parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], Path(args.child[1]))))
         return
@@ -158,7 +141,7 @@ def main() -> None:
             f" in {time.perf_counter() - started:.1f} s: {path}"
         )
         results = {
-            mode: measure(mode, path)
+            mode: harness.measure(__file__, mode, path)
             for mode in (
                 "baseline",
                 "inspector-cold",

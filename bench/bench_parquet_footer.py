@@ -12,16 +12,15 @@ Usage: .venv/bin/python bench/bench_parquet_footer.py [--size-mb 200] [--dir /tm
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import harness
 
 MIB = 1024 * 1024
 ROWS_PER_GROUP = 50_000
@@ -84,24 +83,8 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(mode: str, path: Path) -> dict[str, Any]:
-    run = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    result: dict[str, Any] = json.loads(run.stdout)
-    return result
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=200, help="file size in MiB (200)")
-    parser.add_argument("--dir", default=None, help="where the temporary file goes (TMPDIR)")
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = harness.parser(__doc__.splitlines()[0], default_size_mb=200).parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], Path(args.child[1]))))
         return
@@ -115,7 +98,9 @@ def main() -> None:
             f"generated {size / MIB:.0f} MiB, {rows:,} rows"
             f" in {time.perf_counter() - started:.1f} s: {path}"
         )
-        results = {mode: measure(mode, path) for mode in ("baseline", "inspector")}
+        results = {
+            mode: harness.measure(__file__, mode, path) for mode in ("baseline", "inspector")
+        }
     _report(results, size, rows)
 
 
