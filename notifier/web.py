@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 from dataclasses import dataclass
@@ -95,12 +97,22 @@ def readyz() -> tuple[Response, int]:
 
 
 def _authorized(expected: str | None, header: str | None) -> bool:
+    """``Bearer <token>`` (MinIO, RustFS, SeaweedFS), or HTTP Basic with the token as
+    password, which is all Ceph RGW and SNS can send (credentials in the endpoint URL)."""
     if expected is None:
         return True
-    scheme, _, token = (header or "").partition(" ")
-    if scheme.lower() != "bearer":
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        offered = credentials.strip()
+    elif scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        offered = decoded.partition(":")[2]
+    else:
         return False
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
+    return hmac.compare_digest(offered.encode(), expected.encode())
 
 
 def _http_error(exc: HTTPException) -> Any:

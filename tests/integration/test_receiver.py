@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
@@ -13,6 +14,7 @@ from psycopg.rows import dict_row, tuple_row
 from notifier.db import create_pool, upgrade
 from notifier.devstack import LocalPostgres, free_port
 from notifier.web import create_app
+from tests.conftest import TOKEN
 from tests.support import minio_body, minio_record
 
 
@@ -23,12 +25,29 @@ def count(db: psycopg.Connection, table: str, where: str = "true") -> int:
 
 def test_missing_or_wrong_token_is_401_and_stores_nothing(client, db, buckets):
     body = minio_body(minio_record(buckets.raw, "a.csv", size=3))
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
+    wrong_basic = base64.b64encode(b"notifier:nope").decode()
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": f"Basic {wrong_basic}"},
+        {"Authorization": f"Token {TOKEN}"},
+        {"Authorization": TOKEN},
+    ):
         response = client.post("/events", data=body, headers=headers)
         assert response.status_code == 401
         assert response.json["error"]["code"] == "unauthorized"
     assert count(db, "intake_events") == 0
     assert count(db, "dead_letters") == 0
+
+
+def test_basic_auth_with_the_token_as_password_is_accepted(client, db, buckets):
+    # Ceph RGW and SNS can only send credentials embedded in the endpoint URL.
+    credentials = base64.b64encode(f"ceph:{TOKEN}".encode()).decode()
+    body = minio_body(minio_record(buckets.raw, "a.csv", size=3))
+    response = client.post("/events", data=body, headers={"Authorization": f"Basic {credentials}"})
+    assert response.status_code == 200
+    assert count(db, "intake_events") == 1
 
 
 def test_liveness_probes_answer_200(client):
@@ -177,3 +196,10 @@ def test_response_bodies_are_json(client, auth, buckets):
     )
     assert response.content_type == "application/json"
     json.loads(response.data)
+
+
+def test_auth_can_be_disabled_explicitly(settings, pool, db, buckets):
+    open_app = create_app(dataclasses.replace(settings, auth_token=None), pool).test_client()
+    body = minio_body(minio_record(buckets.raw, "open.csv", size=3))
+    assert open_app.post("/events", data=body).status_code == 200
+    assert count(db, "intake_events") == 1
