@@ -204,10 +204,20 @@ def _rescan(
     rescanner = Rescanner(runtime.pool, runtime.store, runtime.settings.phase_of)
     tally = RescanTally()
     listing = Progress("listed")
-    for bucket, _phase in targets:
-        rescanner.enqueue(bucket, prefix=prefix or None, since=since, dry_run=dry_run, tally=tally)
+
+    def show_listing(tally: RescanTally) -> None:
         listing.done = tally.listed
         listing.show(new=tally.new, already_audited=tally.already_audited)
+
+    for bucket, _phase in targets:
+        rescanner.enqueue(
+            bucket,
+            prefix=prefix or None,
+            since=since,
+            dry_run=dry_run,
+            tally=tally,
+            on_batch=show_listing,
+        )
     listing.finish(new=tally.new, already_audited=tally.already_audited)
     if dry_run:
         click.echo(

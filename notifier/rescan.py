@@ -109,6 +109,7 @@ class Rescanner:
         since: datetime | None,
         dry_run: bool,
         tally: RescanTally,
+        on_batch: Callable[[RescanTally], None] | None = None,
     ) -> None:
         """List one bucket and store an event for every object version not yet seen."""
         for chunk in batched(self._store.list(bucket, prefix), BATCH_SIZE):
@@ -124,6 +125,8 @@ class Rescanner:
                     self._pool, [rescan_event(bucket, o) for o in fresh], self._phase_of
                 )
                 tally.event_ids.extend(result.stored_ids)
+            if on_batch is not None:
+                on_batch(tally)
 
     def summarize(self, tally: RescanTally) -> RescanSummary:
         outcomes = {"ok": 0, "skipped": 0, "error": 0, "pending": 0}
