@@ -20,7 +20,7 @@ from notifier.phases import Phase
 from notifier.progress import Progress
 from notifier.reconcile import Drift, DriftKind, Reconciler
 from notifier.rescan import Rescanner, RescanTally, process_backlog, rescan_event
-from notifier.storage import ListedObject, ObjectMissing
+from notifier.storage import ListedObject, ObjectMissing, ObjectUnreadable
 
 EXIT_FINDINGS: Final = 1
 """rescan: some objects could not be audited; reconcile: drift found and not fixed."""
@@ -50,6 +50,9 @@ def unavailable_exits() -> Iterator[None]:
     except TransientError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_UNAVAILABLE) from None
+    except ObjectUnreadable as exc:  # e.g. a mapped bucket missing from the store
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_FINDINGS) from None
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -108,6 +108,14 @@ def test_unknown_bucket_is_a_usage_error(settings, buckets):
     assert "nope not in NOTIFIER_BUCKET_MAP" in done.stderr
 
 
+def test_bucket_missing_from_the_store_is_reported(settings, buckets, s3_client):
+    s3_client.remove_bucket(buckets.results)
+    done = run(settings, buckets, "rescan", "--bucket", buckets.results)
+    assert done.returncode == 1
+    assert "NoSuchBucket" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_store_unreachable_exits_3(settings, buckets):
     from notifier.devstack import free_port
 
