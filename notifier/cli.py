@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import psycopg
@@ -18,10 +18,12 @@ from notifier.app import Runtime
 from notifier.cli_backfill import register as register_backfill_commands
 from notifier.config import ENVIRONMENT, Settings, database_url_from_env
 from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
-from notifier.dev import DevStack
 from notifier.errors import ConfigError
 from notifier.logs import configure_logging
 from notifier.processing import start_workers
+
+if TYPE_CHECKING:
+    from notifier.dev import DevStack
 
 logger = logging.getLogger(__name__)
 

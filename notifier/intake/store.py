@@ -81,6 +81,7 @@ def _store_events(
                     "bucket": event.bucket,
                     "key": event.key,
                     "event_name": event.event_name,
+                    "status": "pending" if mapped else "ignored: bucket not mapped",
                 },
             )
     return IntakeResult(
