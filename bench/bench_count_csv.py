@@ -14,9 +14,7 @@ Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
 
 from __future__ import annotations
 
-import json
 import resource
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -126,31 +124,22 @@ def _pyarrow(path: Path, *, first_column_only: bool) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = harness.parser(__doc__.splitlines()[0], default_size_mb=1024).parse_args()
-    if args.child:
-        print(json.dumps(child(args.child[0], Path(args.child[1]))))
-        return
-
-    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-csv-") as tmp:
-        path = Path(tmp) / "bench.csv"
-        started = time.perf_counter()
-        rows = generate(path, args.size_mb * MIB)
-        size = path.stat().st_size
-        print(
-            f"generated {size / MIB:.0f} MiB, {rows:,} data rows"
-            f" in {time.perf_counter() - started:.1f} s: {path}"
-        )
-        results = {
-            mode: harness.measure(__file__, mode, path)
-            for mode in (
-                "baseline",
-                "inspector-cold",
-                "inspector-warm",
-                "pyarrow-all-columns",
-                "pyarrow-one-column",
-            )
-        }
-    _report(results, size, rows)
+    harness.run(
+        __file__,
+        __doc__ or "",
+        default_size_mb=1024,
+        file_name="bench.csv",
+        generate=generate,
+        child=child,
+        modes=(
+            "baseline",
+            "inspector-cold",
+            "inspector-warm",
+            "pyarrow-all-columns",
+            "pyarrow-one-column",
+        ),
+        report=_report,
+    )
 
 
 def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:

@@ -12,10 +12,8 @@ Usage: .venv/bin/python bench/bench_parquet_footer.py [--size-mb 200] [--dir /tm
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -84,24 +82,16 @@ def _peak_rss_mib() -> float:
 
 
 def main() -> None:
-    args = harness.parser(__doc__.splitlines()[0], default_size_mb=200).parse_args()
-    if args.child:
-        print(json.dumps(child(args.child[0], Path(args.child[1]))))
-        return
-
-    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-parquet-") as tmp:
-        path = Path(tmp) / "bench.parquet"
-        started = time.perf_counter()
-        rows = generate(path, args.size_mb * MIB)
-        size = path.stat().st_size
-        print(
-            f"generated {size / MIB:.0f} MiB, {rows:,} rows"
-            f" in {time.perf_counter() - started:.1f} s: {path}"
-        )
-        results = {
-            mode: harness.measure(__file__, mode, path) for mode in ("baseline", "inspector")
-        }
-    _report(results, size, rows)
+    harness.run(
+        __file__,
+        __doc__ or "",
+        default_size_mb=200,
+        file_name="bench.parquet",
+        generate=generate,
+        child=child,
+        modes=("baseline", "inspector"),
+        report=_report,
+    )
 
 
 def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:

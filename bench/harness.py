@@ -7,8 +7,13 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+MIB = 1024 * 1024
 
 
 def measure(script: str, mode: str, path: Path) -> dict[str, Any]:
@@ -33,3 +38,38 @@ def parser(description: str, default_size_mb: int) -> argparse.ArgumentParser:
     parsed.add_argument("--dir", default=None, help="where the temporary file goes (TMPDIR)")
     parsed.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     return parsed
+
+
+Generate = Callable[[Path, int], int]
+Child = Callable[[str, Path], dict[str, Any]]
+Report = Callable[[dict[str, dict[str, Any]], int, int], None]
+
+
+def run(
+    script: str,
+    doc: str,
+    *,
+    default_size_mb: int,
+    file_name: str,
+    generate: Generate,
+    child: Child,
+    modes: Sequence[str],
+    report: Report,
+) -> None:
+    """The whole benchmark: in a child, measure one mode; in the parent, make the file
+    (``generate`` returns its row count), measure every mode, then ``report``."""
+    args = parser(doc.splitlines()[0], default_size_mb).parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], Path(args.child[1]))))
+        return
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-") as tmp:
+        path = Path(tmp) / file_name
+        started = time.perf_counter()
+        rows = generate(path, args.size_mb * MIB)
+        size = path.stat().st_size
+        print(
+            f"generated {size / MIB:.0f} MiB, {rows:,} rows"
+            f" in {time.perf_counter() - started:.1f} s: {path}"
+        )
+        results = {mode: measure(script, mode, path) for mode in modes}
+    report(results, size, rows)
