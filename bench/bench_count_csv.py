@@ -14,7 +14,6 @@ Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
 
 from __future__ import annotations
 
-import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -61,7 +60,7 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         import pyarrow.csv  # noqa: F401
 
         import notifier.inspection  # noqa: F401
-    rss_before = _peak_rss_mib()
+    rss_before = harness.peak_rss_mib()
     if mode == "inspector-warm":
         _inspector(path)
     started = time.perf_counter()
@@ -73,12 +72,8 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         result = _pyarrow(path, first_column_only=mode == "pyarrow-one-column")
     result["seconds"] = time.perf_counter() - started
     result["rss_after_imports_mib"] = rss_before
-    result["peak_rss_mib"] = _peak_rss_mib()
+    result["peak_rss_mib"] = harness.peak_rss_mib()
     return result
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _raw_read(path: Path) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/bench_parquet_footer.py [--size-mb 200] [--dir /tm
 from __future__ import annotations
 
 import os
-import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,7 @@ def child(mode: str, path: Path) -> dict[str, Any]:
 
     from notifier.inspection import FileSource, InspectionLimits, Phase, inspect_object
 
-    rss_before = _peak_rss_mib()
+    rss_before = harness.peak_rss_mib()
     started = time.perf_counter()
     if mode == "baseline":
         rows = pq.read_table(path).num_rows
@@ -73,12 +72,8 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         }
     result["seconds"] = time.perf_counter() - started
     result["rss_after_imports_mib"] = rss_before
-    result["peak_rss_mib"] = _peak_rss_mib()
+    result["peak_rss_mib"] = harness.peak_rss_mib()
     return result
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import resource
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import harness
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,10 +41,6 @@ def fill(client, count: int) -> None:
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, range(count)))
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -74,7 +70,7 @@ def main() -> None:
                 }
             )
             store = ObjectStore(make_client(settings.s3))
-            rss_before = peak_rss_mb()
+            rss_before = harness.peak_rss_mib()
 
             started = time.perf_counter()
             listed = sum(1 for _ in store.list(BUCKET))
@@ -102,7 +98,9 @@ def main() -> None:
     for name, value in rate.items():
         ratio = value / rate["listing"]
         print(f"{name:>11}: {value:9.0f} objects/s   ratio to bare listing: {ratio:5.2f}")
-    print(f"peak RSS: {rss_before:.0f} MiB before the rescan, {peak_rss_mb():.0f} MiB after")
+    print(
+        f"peak RSS: {rss_before:.0f} MiB before the rescan, {harness.peak_rss_mib():.0f} MiB after"
+    )
 
 
 if __name__ == "__main__":

@@ -50,10 +50,6 @@ SET status = 'pending',
     note = %(note)s
 WHERE id = %(id)s AND attempts = %(attempts)s AND status = 'processing'
 
--- name: count_claimable
-SELECT count(*) FROM intake_events
-WHERE status IN ('pending', 'processing') AND next_attempt_at <= now()
-
 -- name: insert_ingestion_row
 INSERT INTO ingestion_events (
     timestamp_ingesta, nombre_archivo, ruta_minio, num_registros, estado,
