@@ -24,7 +24,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifier.db import upgrade
-from notifier.devstack import LocalPostgres, free_port
+from notifier.devstack.servers import LocalPostgres, free_port
 from tests.support import minio_body, minio_record
 
 TOKEN = "bench-token"

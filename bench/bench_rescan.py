@@ -24,11 +24,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog
 from notifier.config import Settings
 from notifier.db import create_pool, upgrade
-from notifier.devstack import LocalPostgres, LocalSeaweedFS, free_port
+from notifier.devstack.servers import LocalPostgres, LocalSeaweedFS, free_port
 from notifier.processing import Processor
-from notifier.rescan import Rescanner, RescanTally, process_backlog
 from notifier.storage import ObjectStore, make_client
 
 BUCKET = "raw"

@@ -47,12 +47,23 @@ def create_pool(database_url: str, size: int, *, open_now: bool = False) -> Conn
 
 @cache
 def queries() -> dict[str, LiteralString]:
-    """The named queries of ``queries.sql``, loaded once."""
-    text = resources.files("notifier").joinpath("queries.sql").read_text(encoding="utf-8")
-    chunks = _QUERY_HEADER.split(text)[1:]
-    named = dict(zip(chunks[0::2], (c.strip() for c in chunks[1::2]), strict=True))
-    # The file ships with the package; nothing in it comes from a user.
-    return cast(dict[str, LiteralString], named)
+    """The named queries of every ``queries/*.sql`` file in the package, loaded once.
+
+    Each file holds one stage's queries under ``-- name: <name>`` headers; a name
+    defined twice is a packaging error.
+    """
+    named: dict[str, LiteralString] = {}
+    folder = resources.files("notifier").joinpath("queries")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        chunks = _QUERY_HEADER.split(entry.read_text(encoding="utf-8"))[1:]
+        for name, body in zip(chunks[0::2], chunks[1::2], strict=True):
+            if name in named:
+                raise RuntimeError(f"query {name!r} is defined twice (in {entry.name})")
+            # The files ship with the package; nothing in them comes from a user.
+            named[name] = cast(LiteralString, body.strip())
+    return named
 
 
 def query(name: str) -> LiteralString:

@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from notifier.config import S3Settings, Settings
 from notifier.db import create_pool, upgrade
-from notifier.devstack import LocalPostgres, LocalSeaweedFS, free_port
+from notifier.devstack.servers import LocalPostgres, LocalSeaweedFS, free_port
 from notifier.phases import Phase
 from notifier.processing import Processor
 from notifier.storage import ObjectStore, make_client

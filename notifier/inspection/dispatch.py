@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from notifier.inspection.base import Inspection, InspectionLimits
-from notifier.inspection.dataset import inspect_dataset
+from notifier.inspection.datasets import inspect_dataset
 from notifier.inspection.guard import SourceGuard, run_guarded
-from notifier.inspection.model import inspect_model
+from notifier.inspection.models import inspect_model
 from notifier.inspection.results import inspect_results
 from notifier.inspection.source import ObjectSource
 from notifier.phases import Phase

@@ -117,7 +117,7 @@ def test_bucket_missing_from_the_store_is_reported(settings, buckets, s3_client)
 
 
 def test_store_unreachable_exits_3(settings, buckets):
-    from notifier.devstack import free_port
+    from notifier.devstack.servers import free_port
 
     done = run(settings, buckets, "rescan", NOTIFIER_S3_ENDPOINT=f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 3

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from notifier.devstack import free_port
+from notifier.devstack.servers import free_port
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, TOKEN, _with_dbname
 from tests.support import minio_body, record_for_stat
 

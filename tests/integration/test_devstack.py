@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from minio.error import S3Error
 
-from notifier.devstack import (
+from notifier.devstack.servers import (
     DevStackError,
     LocalPostgres,
     LocalSeaweedFS,
@@ -336,7 +336,7 @@ def start_weed_in_a_child_and_kill_the_child(data_dir: Path, port: int) -> int:
     """Start weed from a child Python that stores one object; SIGKILL the child; return weed PID."""
     child_code = (
         "import io, time\n"
-        "from notifier.devstack import LocalSeaweedFS\n"
+        "from notifier.devstack.servers import LocalSeaweedFS\n"
         f"s = LocalSeaweedFS({str(data_dir)!r}, {port}, {ACCESS_KEY!r}, {SECRET_KEY!r})\n"
         "s.start()\n"
         "s.client().make_bucket('kept')\n"

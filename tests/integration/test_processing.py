@@ -268,7 +268,7 @@ def test_removal_marks_the_row_deleted(client, auth, s3_client, buckets, process
 def test_store_unreachable_retries_then_gives_up(settings, pool, client, auth, buckets, db):
     body = minio_body(minio_record(buckets.raw, "later.csv", size=10, etag="e"))
     client.post("/events", data=body, headers=auth)
-    from notifier.devstack import free_port
+    from notifier.devstack.servers import free_port
 
     dead_s3 = dataclasses.replace(settings.s3, endpoint=f"http://127.0.0.1:{free_port()}")
     flaky = dataclasses.replace(settings, s3=dead_s3, max_attempts=2)

@@ -12,7 +12,7 @@ import pytest
 from psycopg.rows import dict_row, tuple_row
 
 from notifier.db import create_pool, upgrade
-from notifier.devstack import LocalPostgres, free_port
+from notifier.devstack.servers import LocalPostgres, free_port
 from notifier.web import create_app
 from tests.conftest import TOKEN
 from tests.support import minio_body, minio_record

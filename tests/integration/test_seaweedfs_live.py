@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from notifier.config import Settings
 from notifier.db import create_pool
-from notifier.devstack import LocalSeaweedFS, free_port
+from notifier.devstack.servers import LocalSeaweedFS, free_port
 from notifier.processing import Processor, start_workers
 from notifier.storage import ObjectStore, make_client
 from notifier.web import create_app

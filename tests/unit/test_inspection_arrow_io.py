@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.inspection import BytesSource, InspectionLimits, Phase, arrow_io, inspect_object
+from notifier.inspection import BytesSource, InspectionLimits, Phase, inspect_object
+from notifier.inspection.datasets import arrow_io
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

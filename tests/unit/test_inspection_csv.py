@@ -1,4 +1,4 @@
-"""CSV and TSV counting (notifier.inspection.csv) over in-memory objects."""
+"""CSV and TSV counting (notifier.inspection.datasets.csv) over in-memory objects."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from notifier.inspection import BytesSource, Inspection, InspectionLimits, Phase, inspect_object
-from notifier.inspection import csv as csv_inspection
+from notifier.inspection.datasets import csv as csv_inspection
 
 
 def inspect(

@@ -20,7 +20,7 @@ from notifier.inspection import (
     Phase,
     inspect_object,
 )
-from notifier.inspection import dataset as dataset_inspection
+from notifier.inspection import datasets as dataset_inspection
 
 GIB = 1024**3
 

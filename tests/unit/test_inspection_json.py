@@ -1,4 +1,4 @@
-"""JSON Lines and JSON array counting (notifier.inspection.json_records)."""
+"""JSON Lines and JSON array counting (notifier.inspection.datasets.json_records)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from notifier.inspection import (
     InspectionLimits,
     Phase,
     inspect_object,
-    json_records,
 )
+from notifier.inspection.datasets import json_records
 
 
 def inspect(

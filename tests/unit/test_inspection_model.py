@@ -1,4 +1,4 @@
-"""Training artifacts (notifier.inspection.model): metadata and model cards, never the model."""
+"""Training artifacts (notifier.inspection.models): metadata and model cards, never the model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pickle
 from pathlib import Path
 
 from notifier.inspection import BytesSource, Inspection, InspectionLimits, Phase, inspect_object
-from notifier.inspection import model as model_inspection
+from notifier.inspection import models as model_inspection
 
 
 def inspect(

@@ -1,4 +1,4 @@
-"""Parquet row counts from the footer alone (notifier.inspection.parquet)."""
+"""Parquet row counts from the footer alone (notifier.inspection.datasets.parquet)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from notifier.inspection import (
     Phase,
     inspect_object,
 )
-from notifier.inspection import parquet as parquet_inspection
+from notifier.inspection.datasets import parquet as parquet_inspection
 
 
 class RangeRecordingSource(BytesSource):

@@ -1,6 +1,6 @@
 import io
 
-from notifier.progress import Progress, format_seconds
+from notifier.cli.progress import Progress, format_seconds
 
 
 class Terminal(io.StringIO):

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from notifier.inspection.base import human_bytes, one_line
+from notifier.inspection.datasets.formats import Counted, DatasetFormat
 from notifier.inspection.errors import Unreadable
-from notifier.inspection.formats import Counted, DatasetFormat
 from notifier.inspection.guard import SourceGuard
 
 TAIL_READ_BYTES: Final = 64 * 1024

@@ -15,7 +15,7 @@ import psycopg
 from werkzeug.serving import make_server
 
 from notifier.app import Runtime
-from notifier.cli_backfill import register as register_backfill_commands
+from notifier.cli.backfill import register as register_backfill_commands
 from notifier.config import ENVIRONMENT, Settings, database_url_from_env
 from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.errors import ConfigError
@@ -23,7 +23,7 @@ from notifier.logs import configure_logging
 from notifier.processing import start_workers
 
 if TYPE_CHECKING:
-    from notifier.dev import DevStack
+    from notifier.devstack.stack import DevStack
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def dev(home: Path, port: int, pg_port: int, s3_port: int, sample: bool) -> None
     SeaweedFS notifies notifier of every upload, so any S3 client writing to the local
     endpoint produces audit rows.
     """
-    from notifier.dev import dev_stack
+    from notifier.devstack.stack import dev_stack
 
     with dev_stack(home.absolute(), pg_port=pg_port, s3_port=s3_port, webhook_port=port) as stack:
         runtime = Runtime.from_settings(stack.settings)
@@ -146,7 +146,7 @@ def dev(home: Path, port: int, pg_port: int, s3_port: int, sample: bool) -> None
 
 
 def _sample_run(stack: DevStack) -> None:
-    from notifier.sample import upload_sample_run, wait_for_rows
+    from notifier.devstack.sample import upload_sample_run, wait_for_rows
 
     phases = {phase: bucket for bucket, phase in stack.settings.bucket_phases.items()}
     run = upload_sample_run(stack.client, phases)

@@ -41,6 +41,7 @@ def insert_row(
         "metrics": Jsonb(dict(details.get("metrics") or {})),
         "modelo_nombre": details.get("modelo_nombre"),
         "nombre_dataset": details.get("nombre_dataset"),
+        "run_id": details.get("run_id"),
     }
     if conn.execute(query(INSERT_QUERY[phase]), params).rowcount != 1:
         return False

@@ -19,7 +19,7 @@ from minio import Minio
 
 from notifier.config import DEFAULT_BUCKET_MAP, Settings, parse_bucket_map
 from notifier.db import upgrade
-from notifier.devstack import LocalPostgres, LocalSeaweedFS
+from notifier.devstack.servers import LocalPostgres, LocalSeaweedFS
 
 DEV_DATABASE: Final = "mlops_db"
 DEV_ACCESS_KEY: Final = "notifier"

@@ -6,16 +6,16 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from notifier.inspection.base import Inspection, human_bytes
-from notifier.inspection.csv import count_csv
-from notifier.inspection.formats import (
+from notifier.inspection.datasets.csv import count_csv
+from notifier.inspection.datasets.formats import (
     Counted,
     DatasetFormat,
     detect_dataset_format,
     unsupported_reason,
 )
+from notifier.inspection.datasets.json_records import count_json_document, count_json_lines
+from notifier.inspection.datasets.parquet import count_parquet
 from notifier.inspection.guard import SourceGuard, run_guarded
-from notifier.inspection.json_records import count_json_document, count_json_lines
-from notifier.inspection.parquet import count_parquet
 
 Counter = Callable[[SourceGuard, DatasetFormat], Counted]
 

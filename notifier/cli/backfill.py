@@ -12,14 +12,14 @@ from typing import Final
 import click
 
 from notifier.app import Runtime
+from notifier.backfill.dead_letters import list_dead_letters, purge_dead_letters, retry_dead_letters
+from notifier.backfill.reconcile import Drift, DriftKind, Reconciler
+from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog, rescan_event
+from notifier.cli.progress import Progress
 from notifier.config import Settings
-from notifier.dead_letters import list_dead_letters, purge_dead_letters, retry_dead_letters
 from notifier.errors import TransientError
 from notifier.intake.store import store_events
 from notifier.phases import Phase
-from notifier.progress import Progress
-from notifier.reconcile import Drift, DriftKind, Reconciler
-from notifier.rescan import Rescanner, RescanTally, process_backlog, rescan_event
 from notifier.storage import ListedObject, ObjectMissing, ObjectUnreadable
 
 EXIT_FINDINGS: Final = 1

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from notifier.inspection.base import Inspection, one_line
-from notifier.inspection.dataset import inspect_dataset
+from notifier.inspection.datasets import inspect_dataset
+from notifier.inspection.datasets.formats import has_suffix
 from notifier.inspection.errors import Unreadable
 from notifier.inspection.fields import (
     RECORD_COUNT_FIELDS,
@@ -21,7 +22,6 @@ from notifier.inspection.fields import (
     find,
     is_number,
 )
-from notifier.inspection.formats import has_suffix
 from notifier.inspection.guard import SourceGuard, run_guarded
 from notifier.inspection.streams import read_document
 

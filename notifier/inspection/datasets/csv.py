@@ -10,10 +10,10 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from notifier.inspection.arrow_io import count_batches
 from notifier.inspection.base import one_line
+from notifier.inspection.datasets.arrow_io import count_batches
+from notifier.inspection.datasets.formats import Counted, DatasetFormat
 from notifier.inspection.errors import Unreadable
-from notifier.inspection.formats import Counted, DatasetFormat
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.streams import open_decoded
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from notifier.inspection.base import Inspection, one_line
+from notifier.inspection.datasets.formats import has_suffix
 from notifier.inspection.errors import NotInspected, Unreadable
 from notifier.inspection.fields import (
     RECORD_COUNT_FIELDS,
@@ -21,7 +22,6 @@ from notifier.inspection.fields import (
     metadata_value,
     parameter_value,
 )
-from notifier.inspection.formats import has_suffix
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.streams import read_document
 

@@ -20,10 +20,10 @@ import ijson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from notifier.inspection.arrow_io import count_batches
 from notifier.inspection.base import human_bytes, one_line
+from notifier.inspection.datasets.arrow_io import count_batches
+from notifier.inspection.datasets.formats import Counted, DatasetFormat
 from notifier.inspection.errors import Unreadable
-from notifier.inspection.formats import Counted, DatasetFormat
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.streams import first_significant_byte, open_decoded
 

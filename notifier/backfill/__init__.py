@@ -1,0 +1,1 @@
+"""Closing the gaps notifications leave: rescan, reconcile and dead letters."""

@@ -1,0 +1,66 @@
+"""The webhook receiver: authenticate, parse, store, answer. Views delegate the rest."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+
+from notifier.intake.service import Delivery, receive
+from notifier.web.app import error_response, services
+
+logger = logging.getLogger(__name__)
+
+events = Blueprint("events", __name__)
+
+
+@events.route("/events", methods=["GET", "HEAD"])
+def liveness_probe() -> tuple[Response, int]:
+    # MinIO (before 2023-05) probes the endpoint with HEAD; any answer means "up".
+    return jsonify(status="ok"), 200
+
+
+@events.route("/", methods=["GET", "HEAD"])
+def root_probe() -> tuple[Response, int]:
+    # RustFS probes HEAD on the endpoint's root path.
+    return jsonify(service="notifier", events="/events"), 200
+
+
+@events.post("/events")
+def receive_events() -> tuple[Response, int]:
+    found = services()
+    if not _authorized(found.settings.auth_token, request.headers.get("Authorization")):
+        logger.warning(
+            "rejected webhook: missing or wrong token",
+            extra={"action": "auth", "remote_addr": request.remote_addr},
+        )
+        return error_response(401, "unauthorized", "missing or wrong bearer token")
+    delivery = Delivery(
+        body=request.get_data(cache=False),
+        content_type=request.content_type,
+        remote_addr=request.remote_addr,
+    )
+    reply = receive(delivery, found.settings, found.pool)
+    return jsonify(reply.body), reply.status
+
+
+def _authorized(expected: str | None, header: str | None) -> bool:
+    """``Bearer <token>`` (MinIO, RustFS, SeaweedFS), or HTTP Basic with the token as
+    password, which is all Ceph RGW and SNS can send (credentials in the endpoint URL)."""
+    if expected is None:
+        return True
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        offered = credentials.strip()
+    elif scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        offered = decoded.partition(":")[2]
+    else:
+        return False
+    return hmac.compare_digest(offered.encode(), expected.encode())
