@@ -23,7 +23,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return cls(
             settings=settings, pool=create_pool(settings.database_url, settings.db_pool_size)
         )
