@@ -36,7 +36,8 @@ class Runtime:
         return Processor(self.settings, self.pool, self.store)
 
     def receiver(self) -> Flask:
-        return create_app(self.settings, self.pool)
+        probe = ObjectStore(make_client(self.settings.s3, probe=True))
+        return create_app(self.settings, self.pool, store_probe=probe)
 
     def close(self) -> None:
         self.pool.close()

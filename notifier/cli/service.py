@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from notifier.app import Runtime
 from notifier.cli.exits import UsageProblem
 from notifier.cli.runtime import load_runtime
+from notifier.metrics import serve_metrics
 from notifier.processing import start_workers
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,17 @@ def serve(host: str, port: int, workers: bool) -> None:
     default=None,
     help="Processing threads (default: NOTIFIER_WORKER_THREADS).",
 )
-def worker(threads: int | None) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port (GET /metrics); off by default.",
+)
+def worker(threads: int | None, metrics_port: int | None) -> None:
     """Process stored events: inspect objects and write audit rows."""
     runtime = load_runtime()
+    if metrics_port is not None:
+        serve_metrics(metrics_port)
     stop = threading.Event()
     count = threads or runtime.settings.worker_threads
     running = start_workers(runtime.processor(), count, stop)
