@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -173,3 +175,36 @@ def _wait_until(predicate, what: str, timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_grafana_dashboard_queries_only_metrics_notifier_exposes(client, repo_root):
+    text = client.get("/metrics").get_data(as_text=True)
+    exposed = set()
+    for family in text_string_to_metric_families(text):
+        exposed |= {family.name} | {sample.name for sample in family.samples}
+    # Counters and histograms appear once something is counted: add their families.
+    from notifier import metrics
+
+    for declared in (
+        metrics.EVENTS_RECEIVED,
+        metrics.UNMAPPED_EVENTS,
+        metrics.DEAD_LETTERS,
+        metrics.AUDIT_ROWS,
+        metrics.RETRIES,
+        metrics.GIVE_UPS,
+        metrics.S3_ERRORS,
+        metrics.DATABASE_ERRORS,
+        metrics.INSPECTION_SECONDS,
+    ):
+        for family in declared.collect():
+            kind = "_bucket" if family.type == "histogram" else "_total"
+            exposed.add(family.name + kind)
+    dashboard = json.loads((repo_root / "k8s/monitoring/grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bnotifier_[a-z0-9_]+", target["expr"])
+    }
+    assert len(queried) >= 10
+    assert queried <= exposed, queried - exposed
