@@ -75,6 +75,13 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         "containers). Default: text.",
     ),
     Variable(
+        "NOTIFIER_DASHBOARD_TOKEN",
+        False,
+        "Viewer token of the read-only audit dashboard at /dashboard/ (off when unset); "
+        "separate from the webhook token.",
+        secret=True,
+    ),
+    Variable(
         "NOTIFIER_SNS_CONFIRM_TOPICS",
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
@@ -91,6 +98,9 @@ DEFAULT_INSPECT_TIMEOUT_SECONDS: Final = 600.0
 
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 """One MinIO event is a few KiB; a MiB leaves room for batches and big metadata."""
+
+MIN_DASHBOARD_TOKEN_LENGTH: Final = 16
+"""A viewer token is typed once per browser; 16 characters keep guessing out of reach."""
 
 LOG_FORMATS: Final = ("text", "json")
 DEFAULT_LOG_FORMAT: Final = "text"
@@ -133,6 +143,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = DEFAULT_LOG_FORMAT
     sns_confirm_topics: frozenset[str] = frozenset()
+    dashboard_token: str | None = field(default=None, repr=False)
+    """The viewer token of /dashboard/; None: the dashboard is not served."""
 
     @property
     def lease_seconds(self) -> float:
@@ -193,6 +205,7 @@ class Settings:
         )
         log_level = errors.take(lambda: _parse_log_level(env), "INFO")
         log_format = errors.take(lambda: _parse_log_format(env), DEFAULT_LOG_FORMAT)
+        dashboard_token = errors.take(lambda: _parse_dashboard_token(env, token), None)
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -212,6 +225,7 @@ class Settings:
             db_pool_size=db_pool_size,
             log_level=log_level,
             log_format=log_format,
+            dashboard_token=dashboard_token,
             sns_confirm_topics=frozenset(
                 t.strip()
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
@@ -278,6 +292,22 @@ def _parse_token(env: Mapping[str, str], *, required: bool) -> str | None:
         )
     if token is not None and len(token.split()) != 1:
         raise ConfigError("NOTIFIER_AUTH_TOKEN must be a single word (no spaces)")
+    return token
+
+
+def _parse_dashboard_token(env: Mapping[str, str], webhook_token: str | None) -> str | None:
+    token = env.get("NOTIFIER_DASHBOARD_TOKEN", "").strip() or None
+    if token is None:
+        return None
+    if len(token) < MIN_DASHBOARD_TOKEN_LENGTH:
+        raise ConfigError(
+            f"NOTIFIER_DASHBOARD_TOKEN must be at least {MIN_DASHBOARD_TOKEN_LENGTH} characters"
+        )
+    if token == webhook_token:
+        raise ConfigError(
+            "NOTIFIER_DASHBOARD_TOKEN must differ from NOTIFIER_AUTH_TOKEN: a viewer must "
+            "not be able to send events"
+        )
     return token
 
 

@@ -42,6 +42,10 @@ def create_app(
     app.register_blueprint(events)
     app.register_blueprint(health)
     app.register_blueprint(metrics)
+    if settings.dashboard_token is not None:
+        from notifier.web.dashboard import enable_dashboard
+
+        enable_dashboard(app, settings.dashboard_token)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DatabaseUnavailable, _database_unavailable)
     return app
