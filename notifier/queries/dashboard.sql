@@ -38,12 +38,18 @@ ORDER BY event_time DESC
 LIMIT %(limit)s
 
 -- name: dashboard_search
--- Rows whose key contains the text (LIKE wildcards escaped by the caller), or whose
--- URI or model name is exactly it; every version of the object, newest first.
-SELECT phase, id, event_time, uri, bucket, object_key, version_id, etag, size_bytes,
-       num_registros, estado, reason, format, deleted_at, modelo_nombre, nombre_dataset, run_id
-FROM audit_rows
-WHERE object_key ILIKE '%%' || %(pattern)s || '%%' ESCAPE '\'
-   OR uri = %(text)s OR modelo_nombre = %(text)s
+-- Rows whose key contains the text (case-sensitive, as S3 keys are; LIKE wildcards
+-- escaped by the caller), or whose model name is exactly it: every version of
+-- the object, newest first. Matching first, then sorting the few matches, is faster
+-- than walking the time indexes until enough rows match.
+WITH matches AS MATERIALIZED (
+    SELECT phase, id, event_time, uri, bucket, object_key, version_id, etag, size_bytes,
+           num_registros, estado, reason, format, deleted_at, modelo_nombre, nombre_dataset,
+           run_id
+    FROM audit_rows
+    WHERE object_key LIKE '%%' || %(pattern)s || '%%' ESCAPE '\'
+       OR modelo_nombre = %(text)s
+)
+SELECT * FROM matches
 ORDER BY event_time DESC, id DESC
 LIMIT %(limit)s

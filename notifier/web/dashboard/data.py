@@ -51,9 +51,11 @@ def problems(pool: ConnectionPool, limit: int = LIST_LIMIT) -> list[dict[str, An
 
 
 def search(pool: ConnectionPool, text: str, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
-    """Rows of every object whose key contains ``text``, or whose URI or model is it."""
+    """Rows of every object whose key contains ``text`` (an ``s3://bucket/key`` URI
+    searches for its key), or whose model name is ``text``."""
+    key = text.removeprefix("s3://").partition("/")[2] if text.startswith("s3://") else text
     return _rows(
-        pool, "dashboard_search", {"pattern": like_escape(text), "text": text, "limit": limit}
+        pool, "dashboard_search", {"pattern": like_escape(key), "text": text, "limit": limit}
     )
 
 
