@@ -14,9 +14,13 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[$*]'
 	touch $@
 
-.PHONY: postgres-binaries
+.PHONY: postgres-binaries chromium
 postgres-binaries:
 	@scripts/ensure-postgres
+
+# Debian's Chromium, for the dashboard's browser tests (tests/browser).
+chromium:
+	@scripts/ensure-chromium
 
 # Tools for tests/deploy (checkov, kubernetes-validate, kubectl+kustomize, hadolint), in
 # their own venv so checkov's dependencies never meet the app's pins.
@@ -30,7 +34,7 @@ run: $(VENV)/.installed-local postgres-binaries
 	$(BIN)/notifier dev $(ARGS)
 
 ## Set up, lint, type-check and run the whole test suite against real servers.
-test: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries lint typecheck pytest
+test: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries chromium lint typecheck pytest
 
 lint:
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return cls(
             settings=settings, pool=create_pool(settings.database_url, settings.db_pool_size)
         )
@@ -36,7 +36,8 @@ class Runtime:
         return Processor(self.settings, self.pool, self.store)
 
     def receiver(self) -> Flask:
-        return create_app(self.settings, self.pool)
+        probe = ObjectStore(make_client(self.settings.s3, probe=True))
+        return create_app(self.settings, self.pool, store_probe=probe)
 
     def close(self) -> None:
         self.pool.close()

@@ -7,13 +7,15 @@ the Kubernetes manifests, so ``ENVIRONMENT`` below lists each one with its meani
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from notifier.errors import ConfigError
 from notifier.phases import Phase
+
+T = TypeVar("T")
 
 DEFAULT_BUCKET_MAP: Final = "raw=ingestion,silver=transformation,models=training,results=evaluation"
 
@@ -67,6 +69,19 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_DB_POOL_SIZE", False, "PostgreSQL connections per process."),
     Variable("NOTIFIER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR."),
     Variable(
+        "NOTIFIER_LOG_FORMAT",
+        False,
+        "'text' (readable lines, for terminals) or 'json' (one JSON object per line, for "
+        "containers). Default: text.",
+    ),
+    Variable(
+        "NOTIFIER_DASHBOARD_TOKEN",
+        False,
+        "Viewer token of the read-only audit dashboard at /dashboard/ (off when unset); "
+        "separate from the webhook token.",
+        secret=True,
+    ),
+    Variable(
         "NOTIFIER_SNS_CONFIRM_TOPICS",
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
@@ -83,6 +98,13 @@ DEFAULT_INSPECT_TIMEOUT_SECONDS: Final = 600.0
 
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 """One MinIO event is a few KiB; a MiB leaves room for batches and big metadata."""
+
+MIN_DASHBOARD_TOKEN_LENGTH: Final = 16
+"""A viewer token is typed once per browser; 16 characters keep guessing out of reach."""
+
+LOG_FORMATS: Final = ("text", "json")
+DEFAULT_LOG_FORMAT: Final = "text"
+"""Readable lines; the Kubernetes manifests set ``json`` for log collectors."""
 
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
@@ -119,7 +141,10 @@ class Settings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     db_pool_size: int = DEFAULT_DB_POOL_SIZE
     log_level: str = "INFO"
+    log_format: str = DEFAULT_LOG_FORMAT
     sns_confirm_topics: frozenset[str] = frozenset()
+    dashboard_token: str | None = field(default=None, repr=False)
+    """The viewer token of /dashboard/; None: the dashboard is not served."""
 
     @property
     def lease_seconds(self) -> float:
@@ -134,43 +159,101 @@ class Settings:
         return self.bucket_phases.get(bucket)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read every setting once; a missing or malformed one raises ConfigError naming it."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, receives_webhooks: bool = True
+    ) -> Settings:
+        """Read every setting once; raise one ConfigError naming every bad variable.
+
+        ``receives_webhooks=False`` is for commands that never authenticate a webhook
+        (rescan, reconcile, report, dead-letters): the token is then not required.
+        """
         env = os.environ if environ is None else environ
-        auth_disabled = _parse_bool(env, "NOTIFIER_AUTH_DISABLED", default=False)
-        token = env.get("NOTIFIER_AUTH_TOKEN") or None
-        if token is None and not auth_disabled:
-            raise ConfigError(
-                "NOTIFIER_AUTH_TOKEN is not set: set it to the webhook's auth_token, or set "
-                "NOTIFIER_AUTH_DISABLED=true to accept unauthenticated events"
-            )
-        if token is not None and len(token.split()) != 1:
-            raise ConfigError("NOTIFIER_AUTH_TOKEN must be a single word (no spaces)")
+        errors = _Errors()
+        auth_disabled = errors.take(
+            lambda: _parse_bool(env, "NOTIFIER_AUTH_DISABLED", default=False), False
+        )
+        token = errors.take(
+            lambda: _parse_token(env, required=receives_webhooks and not auth_disabled), None
+        )
+        database_url = errors.take(lambda: _required(env, "NOTIFIER_DATABASE_URL"), "")
+        endpoint = errors.take(lambda: _parse_endpoint(env), "")
+        access_key = errors.take(lambda: _required(env, "NOTIFIER_S3_ACCESS_KEY"), "")
+        secret_key = errors.take(lambda: _required(env, "NOTIFIER_S3_SECRET_KEY"), "")
+        bucket_phases: Mapping[str, Phase] = errors.take(
+            lambda: parse_bucket_map(env.get("NOTIFIER_BUCKET_MAP") or DEFAULT_BUCKET_MAP), {}
+        )
+        max_scan_bytes = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_MAX_SCAN_BYTES", DEFAULT_MAX_SCAN_BYTES), 0
+        )
+        inspect_timeout_seconds = errors.take(
+            lambda: _parse_float(
+                env, "NOTIFIER_INSPECT_TIMEOUT_SECONDS", DEFAULT_INSPECT_TIMEOUT_SECONDS
+            ),
+            0.0,
+        )
+        max_body_bytes = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES), 0
+        )
+        worker_threads = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_WORKER_THREADS", DEFAULT_WORKER_THREADS), 0
+        )
+        max_attempts = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS), 0
+        )
+        db_pool_size = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE), 0
+        )
+        log_level = errors.take(lambda: _parse_log_level(env), "INFO")
+        log_format = errors.take(lambda: _parse_log_format(env), DEFAULT_LOG_FORMAT)
+        dashboard_token = errors.take(lambda: _parse_dashboard_token(env, token), None)
+        errors.raise_if_any()
         return cls(
-            database_url=_required(env, "NOTIFIER_DATABASE_URL"),
+            database_url=database_url,
             s3=S3Settings(
-                endpoint=_parse_endpoint(env),
-                access_key=_required(env, "NOTIFIER_S3_ACCESS_KEY"),
-                secret_key=_required(env, "NOTIFIER_S3_SECRET_KEY"),
+                endpoint=endpoint,
+                access_key=access_key,
+                secret_key=secret_key,
                 region=env.get("NOTIFIER_S3_REGION") or None,
             ),
             auth_token=None if auth_disabled else token,
-            bucket_phases=parse_bucket_map(env.get("NOTIFIER_BUCKET_MAP") or DEFAULT_BUCKET_MAP),
-            max_scan_bytes=_parse_int(env, "NOTIFIER_MAX_SCAN_BYTES", DEFAULT_MAX_SCAN_BYTES),
-            inspect_timeout_seconds=_parse_float(
-                env, "NOTIFIER_INSPECT_TIMEOUT_SECONDS", DEFAULT_INSPECT_TIMEOUT_SECONDS
-            ),
-            max_body_bytes=_parse_int(env, "NOTIFIER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-            worker_threads=_parse_int(env, "NOTIFIER_WORKER_THREADS", DEFAULT_WORKER_THREADS),
-            max_attempts=_parse_int(env, "NOTIFIER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS),
-            db_pool_size=_parse_int(env, "NOTIFIER_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE),
-            log_level=_parse_log_level(env),
+            bucket_phases=bucket_phases,
+            max_scan_bytes=max_scan_bytes,
+            inspect_timeout_seconds=inspect_timeout_seconds,
+            max_body_bytes=max_body_bytes,
+            worker_threads=worker_threads,
+            max_attempts=max_attempts,
+            db_pool_size=db_pool_size,
+            log_level=log_level,
+            log_format=log_format,
+            dashboard_token=dashboard_token,
             sns_confirm_topics=frozenset(
                 t.strip()
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
             ),
         )
+
+
+class _Errors:
+    """Collects every setting's problem, so one run reports them all."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def take(self, parse: Callable[[], T], fallback: T) -> T:
+        """``parse()``, or ``fallback`` with its ConfigError remembered."""
+        try:
+            return parse()
+        except ConfigError as exc:
+            self.messages.append(str(exc))
+            return fallback
+
+    def raise_if_any(self) -> None:
+        if len(self.messages) == 1:
+            raise ConfigError(self.messages[0])
+        if self.messages:
+            listed = "".join(f"\n  - {message}" for message in self.messages)
+            raise ConfigError(f"{len(self.messages)} settings are missing or malformed:{listed}")
 
 
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
@@ -198,6 +281,43 @@ def parse_bucket_map(text: str) -> dict[str, Phase]:
     if not mapping:
         raise ConfigError("NOTIFIER_BUCKET_MAP maps no bucket")
     return mapping
+
+
+def _parse_token(env: Mapping[str, str], *, required: bool) -> str | None:
+    token = env.get("NOTIFIER_AUTH_TOKEN") or None
+    if token is None and required:
+        raise ConfigError(
+            "NOTIFIER_AUTH_TOKEN is not set: set it to the webhook's auth_token, or set "
+            "NOTIFIER_AUTH_DISABLED=true to accept unauthenticated events"
+        )
+    if token is not None and len(token.split()) != 1:
+        raise ConfigError("NOTIFIER_AUTH_TOKEN must be a single word (no spaces)")
+    return token
+
+
+def _parse_dashboard_token(env: Mapping[str, str], webhook_token: str | None) -> str | None:
+    token = env.get("NOTIFIER_DASHBOARD_TOKEN", "").strip() or None
+    if token is None:
+        return None
+    if len(token) < MIN_DASHBOARD_TOKEN_LENGTH:
+        raise ConfigError(
+            f"NOTIFIER_DASHBOARD_TOKEN must be at least {MIN_DASHBOARD_TOKEN_LENGTH} characters"
+        )
+    if token == webhook_token:
+        raise ConfigError(
+            "NOTIFIER_DASHBOARD_TOKEN must differ from NOTIFIER_AUTH_TOKEN: a viewer must "
+            "not be able to send events"
+        )
+    return token
+
+
+def _parse_log_format(env: Mapping[str, str]) -> str:
+    value = env.get("NOTIFIER_LOG_FORMAT", "").strip().lower() or DEFAULT_LOG_FORMAT
+    if value not in LOG_FORMATS:
+        raise ConfigError(
+            f"NOTIFIER_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {value!r}"
+        )
+    return value
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

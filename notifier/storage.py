@@ -16,12 +16,16 @@ from minio.error import MinioException, S3Error, ServerError
 
 from notifier.config import S3Settings
 from notifier.errors import NotifierError, TransientError
+from notifier.metrics import S3_ERRORS
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS: Final = 5.0
 READ_TIMEOUT_SECONDS: Final = 60.0
 """Longest wait for one socket read; the inspection deadline bounds the whole read."""
+
+PROBE_TIMEOUT_SECONDS: Final = 1.0
+"""A readiness probe must answer within the kubelet's default 1 s probe timeout."""
 
 HTTP_RETRIES: Final = 2
 """Quick retries inside one attempt; the worker's backoff covers longer outages."""
@@ -47,11 +51,20 @@ class ObjectMissing(ObjectUnreadable):
     """The object no longer exists: it was removed before it could be read."""
 
 
-def make_client(s3: S3Settings) -> Minio:
+def make_client(s3: S3Settings, *, probe: bool = False) -> Minio:
+    """The shared client; ``probe=True`` gives one for health checks: one try, short waits."""
     http = urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
-        retries=urllib3.Retry(
-            total=HTTP_RETRIES, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+        timeout=(
+            urllib3.Timeout(connect=PROBE_TIMEOUT_SECONDS, read=PROBE_TIMEOUT_SECONDS)
+            if probe
+            else urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS)
+        ),
+        retries=(
+            urllib3.Retry(total=0)
+            if probe
+            else urllib3.Retry(
+                total=HTTP_RETRIES, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+            )
         ),
         maxsize=16,
     )
@@ -72,15 +85,20 @@ def s3_errors(bucket: str, key: str) -> Iterator[None]:
         yield
     except S3Error as exc:
         if exc.code in MISSING_S3_CODES:
+            S3_ERRORS.labels("missing").inc()
             raise ObjectMissing(f"object s3://{bucket}/{key} no longer exists") from exc
         if exc.code in TRANSIENT_S3_CODES:
+            S3_ERRORS.labels("transient").inc()
             raise TransientError(f"S3 {exc.code} reading s3://{bucket}/{key}") from exc
+        S3_ERRORS.labels("refused").inc()
         raise ObjectUnreadable(f"S3 refused s3://{bucket}/{key}: {exc.code}") from exc
     except ServerError as exc:
+        S3_ERRORS.labels("transient").inc()
         raise TransientError(
             f"S3 server error {exc.status_code} reading s3://{bucket}/{key}"
         ) from exc
     except (urllib3.exceptions.HTTPError, OSError, MinioException) as exc:
+        S3_ERRORS.labels("transient").inc()
         raise TransientError(f"S3 unreachable: {type(exc).__name__}: {exc}") from exc
 
 
@@ -132,6 +150,14 @@ class ObjectStore:
             user_metadata=normalize_metadata(stat.metadata or {}),
             last_modified=stat.last_modified or datetime.now(UTC),
         )
+
+    def reachable(self, bucket: str) -> bool:
+        """Whether the store answers for ``bucket`` now (any answer but a failure)."""
+        try:
+            self._client.bucket_exists(bucket)
+        except (S3Error, ServerError, urllib3.exceptions.HTTPError, OSError, MinioException):
+            return False
+        return True
 
     def list(self, bucket: str, prefix: str | None = None) -> Iterator[ListedObject]:
         """Every object under ``prefix``, in key order, streamed page by page."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,19 +47,22 @@ def _with_dbname(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     external = os.environ.get("NOTIFIER_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    server = LocalPostgres(
-        data_dir=tmp_path_factory.mktemp("pg") / "data", port=free_port(), ephemeral=True
-    )
+    # Not under pytest's temporary root: as root, the server runs as the postgres user,
+    # and every new pytest session (another suite running beside this one) resets that
+    # root to 0700, which would cut the running server off from its own files.
+    folder = Path(tempfile.mkdtemp(prefix="notifier-test-pg-"))
+    server = LocalPostgres(data_dir=folder / "data", port=free_port(), ephemeral=True)
     server.start()
     try:
         yield server.url
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,17 +15,13 @@ from notifier.app import Runtime
 from notifier.backfill.dead_letters import list_dead_letters, purge_dead_letters, retry_dead_letters
 from notifier.backfill.reconcile import Drift, DriftKind, Reconciler
 from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog, rescan_event
+from notifier.cli.exits import EXIT_FINDINGS, EXIT_UNAVAILABLE
 from notifier.cli.progress import Progress
 from notifier.config import Settings
 from notifier.errors import TransientError
 from notifier.intake.store import store_events
 from notifier.phases import Phase
 from notifier.storage import ListedObject, ObjectMissing, ObjectUnreadable
-
-EXIT_FINDINGS: Final = 1
-"""rescan: some objects could not be audited; reconcile: drift found and not fixed."""
-EXIT_UNAVAILABLE: Final = 3
-"""The store or the database could not be reached."""
 
 DATETIME_FORMATS: Final = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 

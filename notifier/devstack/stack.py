@@ -8,6 +8,7 @@ hands a ready Settings object to the caller, which serves.
 from __future__ import annotations
 
 import secrets
+import shlex
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -19,10 +20,14 @@ from minio import Minio
 
 from notifier.config import DEFAULT_BUCKET_MAP, Settings, parse_bucket_map
 from notifier.db import upgrade
-from notifier.devstack.servers import LocalPostgres, LocalSeaweedFS
+from notifier.devstack.servers import DevStackError, LocalPostgres, LocalSeaweedFS
+
+__all__ = ["ENV_FILE", "DevStack", "DevStackError", "dev_stack"]
 
 DEV_DATABASE: Final = "mlops_db"
 DEV_ACCESS_KEY: Final = "notifier"
+ENV_FILE: Final = "notifier.env"
+"""Written in the stack's folder while it runs: the ``export`` lines of its settings."""
 
 
 @dataclass(frozen=True)
@@ -34,12 +39,72 @@ class DevStack:
     s3_secret_key: str
     home: Path
 
+    def environment(self) -> dict[str, str]:
+        """The variables that point any notifier command at this stack."""
+        return {
+            "NOTIFIER_DATABASE_URL": self.settings.database_url,
+            "NOTIFIER_S3_ENDPOINT": self.s3_endpoint,
+            "NOTIFIER_S3_ACCESS_KEY": self.s3_access_key,
+            "NOTIFIER_S3_SECRET_KEY": self.s3_secret_key,
+            "NOTIFIER_AUTH_TOKEN": self.settings.auth_token or "",
+        }
+
+    def export_lines(self) -> str:
+        return "".join(
+            f"export {name}={shlex.quote(value)}\n" for name, value in self.environment().items()
+        )
+
+    def banner(self, host: str, port: int) -> str:
+        endpoint = f"http://{host}:{port}/events"
+        token = self.settings.auth_token
+        return "\n".join(
+            [
+                "",
+                f"  webhook endpoint   {endpoint}",
+                f"  webhook token      {token}",
+                f"  S3 endpoint        {self.s3_endpoint}",
+                f"  S3 access key      {self.s3_access_key}",
+                f"  S3 secret key      {self.s3_secret_key}",
+                f"  database           {self.settings.database_url}",
+                f"  buckets            {', '.join(self.settings.bucket_phases)}",
+                f"  data folder        {self.home}",
+                "",
+                "  Point every other notifier command (rescan, reconcile, report...) at it:",
+                '    eval "$(notifier dev env)"     # prints these lines:',
+                *(f"    {line}" for line in self.export_lines().splitlines()),
+                "",
+                "  Point MinIO at it:",
+                "    MINIO_NOTIFY_WEBHOOK_ENABLE_NOTIFIER=on",
+                f"    MINIO_NOTIFY_WEBHOOK_ENDPOINT_NOTIFIER={endpoint}",
+                f"    MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_NOTIFIER={token}",
+                "",
+                "  Upload something (SeaweedFS notifies notifier; a row appears in ~1 s):",
+                f"    AWS_ACCESS_KEY_ID={self.s3_access_key} "
+                f"AWS_SECRET_ACCESS_KEY={self.s3_secret_key} \\",
+                f"      aws --endpoint-url {self.s3_endpoint} s3 cp data.csv s3://raw/data.csv",
+                f"    psql '{self.settings.database_url}' -c 'TABLE ingestion_events'",
+                "  Ctrl-C stops everything.",
+                "",
+            ]
+        )
+
+
+def new_secret() -> str:
+    """Hex only: safe unquoted in shells, URLs, ``aws configure`` and TOML (no leading '-')."""
+    return secrets.token_hex(24)
+
 
 def _remembered_secret(path: Path) -> str:
-    """A random secret made on the first run and reused after, so clients keep working."""
+    """A random secret made on the first run and reused after, so clients keep working.
+
+    A remembered value that some client cannot take (older versions generated ones that
+    could start with '-') is replaced.
+    """
     if path.exists():
-        return path.read_text().strip()
-    value = secrets.token_urlsafe(24)
+        value = path.read_text().strip()
+        if value and not value.startswith("-"):
+            return value
+    value = new_secret()
     path.write_text(value + "\n")
     path.chmod(0o600)
     return value
@@ -81,7 +146,7 @@ def dev_stack(home: Path, *, pg_port: int, s3_port: int, webhook_port: int) -> I
                 "NOTIFIER_AUTH_TOKEN": token,
             }
         )
-        yield DevStack(
+        ready = DevStack(
             settings=settings,
             client=client,
             s3_endpoint=seaweed.endpoint,
@@ -89,3 +154,8 @@ def dev_stack(home: Path, *, pg_port: int, s3_port: int, webhook_port: int) -> I
             s3_secret_key=s3_secret,
             home=home,
         )
+        env_file = home / ENV_FILE
+        env_file.write_text(ready.export_lines(), encoding="utf-8")
+        env_file.chmod(0o600)
+        stack.callback(env_file.unlink, missing_ok=True)
+        yield ready

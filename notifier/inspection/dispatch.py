@@ -13,6 +13,7 @@ from notifier.inspection.guard import SourceGuard, run_guarded
 from notifier.inspection.models import inspect_model
 from notifier.inspection.results import inspect_results
 from notifier.inspection.source import ObjectSource
+from notifier.metrics import INSPECTION_SECONDS
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def inspect_object(phase: Phase, source: ObjectSource, limits: InspectionLimits)
     guard = SourceGuard(source, limits)
     started = time.monotonic()
     verdict = run_guarded(guard, None, lambda: INSPECTORS[phase](guard))
+    INSPECTION_SECONDS.labels(verdict.format or "unknown").observe(time.monotonic() - started)
     logger.debug(
         "inspected %s object: %s, %s records, %d bytes read in %.3f s",
         verdict.format,

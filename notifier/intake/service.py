@@ -13,6 +13,7 @@ from notifier.errors import PayloadError
 from notifier.intake.parse import ParsedBody, parse_body
 from notifier.intake.sns import SubscriptionConfirmation, confirm_subscription
 from notifier.intake.store import store_dead_letter, store_events
+from notifier.metrics import EVENTS_RECEIVED
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,30 @@ def receive(delivery: Delivery, settings: Settings, pool: ConnectionPool) -> Rep
             return _subscription(parsed.subscription, delivery, settings, pool)
         result = store_events(pool, parsed.events, settings.phase_of)
     except PayloadError as exc:
+        EVENTS_RECEIVED.labels("unknown", "dead_lettered").inc()
         return _dead_letter(delivery, str(exc), pool)
+    count_outcomes(
+        parsed.sender,
+        result.accepted - result.unmapped,
+        result.duplicates,
+        result.unmapped,
+        parsed.ignored,
+    )
     return Reply(200, _summary(parsed, result.accepted, result.duplicates, result.unmapped))
+
+
+def count_outcomes(
+    sender: str, accepted: int, duplicates: int, unmapped: int, ignored: int
+) -> None:
+    """notifier_events_received_total, one increment per outcome seen in a body."""
+    for outcome, count in (
+        ("accepted", accepted),
+        ("duplicate", duplicates),
+        ("unmapped", unmapped),
+        ("ignored", ignored),
+    ):
+        if count:
+            EVENTS_RECEIVED.labels(sender, outcome).inc(count)
 
 
 def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) -> dict[str, Any]:

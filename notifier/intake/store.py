@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from notifier.db import query
 from notifier.errors import DatabaseUnavailable, PayloadError
 from notifier.intake.model import ObjectEvent, Origin
+from notifier.metrics import DATABASE_ERRORS, DEAD_LETTERS, UNMAPPED_EVENTS
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def database_errors() -> Iterator[None]:
     try:
         yield
     except (psycopg.OperationalError, PoolTimeout) as exc:
+        DATABASE_ERRORS.labels("intake").inc()
         raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}") from exc
 
 
@@ -70,7 +72,9 @@ def _store_events(
                 duplicates += 1
                 continue
             accepted += 1
-            unmapped += not mapped
+            if not mapped:
+                unmapped += 1
+                UNMAPPED_EVENTS.labels(event.bucket).inc()
             stored_ids.append(row[0])
             logger.log(
                 logging.DEBUG if event.origin is Origin.RESCAN else logging.INFO,
@@ -111,6 +115,7 @@ def store_dead_letter(
         ).fetchone()
     assert row is not None
     dead_letter_id: int = row[0]
+    DEAD_LETTERS.inc()
     logger.warning(
         "body dead-lettered: %s",
         reason,

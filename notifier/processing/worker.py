@@ -24,6 +24,7 @@ from notifier.db import query
 from notifier.errors import TransientError
 from notifier.inspection import Inspection, InspectionLimits, inspect_object
 from notifier.intake.model import EventKind
+from notifier.metrics import AUDIT_ROWS, DATABASE_ERRORS, GIVE_UPS, RETRIES
 from notifier.phases import Phase
 from notifier.storage import ObjectMissing, ObjectStore, ObjectUnreadable
 
@@ -141,10 +142,12 @@ class Processor:
             if claimed.attempts < self._settings.max_attempts:
                 self._postpone(claimed, f"{type(exc).__name__}: {exc}")
                 return
+            GIVE_UPS.inc()
             inspection = Inspection.error(None, f"gave up after {claimed.attempts} attempts: {exc}")
         self._write_row(claimed, phase, inspection)
 
     def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
+        GIVE_UPS.inc()
         reason = f"gave up after {claimed.attempts - 1} attempts: {why}"
         if phase is None or claimed.event_kind == EventKind.REMOVED:
             self._finish_without_row(claimed, reason)
@@ -155,6 +158,7 @@ class Processor:
         with self._pool.connection() as conn, conn.transaction():
             audit.insert_row(conn, phase, claimed.provenance(), inspection)
             self._finish(conn, claimed, note=None)
+        AUDIT_ROWS.labels(phase.short_name, inspection.estado).inc()
         logger.info(
             "audited %s: %s rows=%s",
             phase.value,
@@ -215,6 +219,7 @@ class Processor:
             raise LeaseLost(claimed.id)
 
     def _postpone(self, claimed: ClaimedEvent, reason: str) -> None:
+        RETRIES.inc()
         delay = backoff_seconds(claimed.attempts)
         with self._pool.connection() as conn:
             conn.execute(
@@ -247,6 +252,7 @@ def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
             logger.warning("lease lost on event %s; another worker has it", exc.args[0])
             continue
         except (psycopg.OperationalError, PoolTimeout) as exc:
+            DATABASE_ERRORS.labels("worker").inc()
             logger.warning("database unavailable, retrying: %s", type(exc).__name__)
             stop.wait(DATABASE_RETRY_SECONDS)
             continue

@@ -10,6 +10,7 @@ import logging
 from flask import Blueprint, Response, jsonify, request
 
 from notifier.intake.service import Delivery, receive
+from notifier.metrics import EVENTS_RECEIVED
 from notifier.web.app import error_response, services
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def receive_events() -> tuple[Response, int]:
             "rejected webhook: missing or wrong token",
             extra={"action": "auth", "remote_addr": request.remote_addr},
         )
+        EVENTS_RECEIVED.labels("unknown", "unauthorized").inc()
         return error_response(401, "unauthorized", "missing or wrong bearer token")
     delivery = Delivery(
         body=request.get_data(cache=False),

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import K8S, REPO, Rendered, run, tool
+from tests.deploy.conftest import K8S, REPO, Rendered, render, run, tool
 
 KUBERNETES_VERSION = "1.37.0"
 BROKEN_DEPLOYMENT = """\
@@ -193,3 +193,17 @@ def test_values_files_hold_no_password(values: str) -> None:
     text = (K8S / values).read_text()
     for key in ("password", "rootPassword", "postgresPassword", "secretKey"):
         assert not re.search(rf"^\s*{key}\s*:\s*\S", text, re.MULTILINE | re.IGNORECASE), key
+
+
+def test_the_grafana_dashboard_renders_as_a_valid_labelled_config_map(tmp_path: Path) -> None:
+    text = render(K8S / "monitoring")
+    path = tmp_path / "monitoring.yaml"
+    path.write_text(text)
+    result = kubernetes_validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (config_map,) = list(yaml.safe_load_all(text))
+    assert config_map["kind"] == "ConfigMap"
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(config_map["data"]["grafana-dashboard.json"])
+    assert dashboard["uid"] == "notifier-overview"
+    assert all(panel["targets"] for panel in dashboard["panels"])

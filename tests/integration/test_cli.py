@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from notifier.cli.exits import EXIT_CONFIG, EXIT_UNAVAILABLE, EXIT_USAGE
 from notifier.devstack.servers import free_port
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, TOKEN, _with_dbname
 from tests.support import minio_body, record_for_stat
@@ -59,13 +63,71 @@ def wait_for(predicate, what: str, timeout: float = DEADLINE_SECONDS):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_missing_setting_is_named_and_exits_nonzero():
+def test_missing_settings_are_all_named_with_the_configuration_status():
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
     done = subprocess.run(
         [sys.executable, "-m", "notifier", "worker"], env=env, capture_output=True, text=True
     )
-    assert done.returncode != 0
-    assert "NOTIFIER_AUTH_TOKEN" in done.stderr or "NOTIFIER_DATABASE_URL" in done.stderr
+    assert done.returncode == EXIT_CONFIG
+    for name in (
+        "NOTIFIER_DATABASE_URL",
+        "NOTIFIER_S3_ENDPOINT",
+        "NOTIFIER_S3_ACCESS_KEY",
+        "NOTIFIER_S3_SECRET_KEY",
+    ):
+        assert name in done.stderr
+    # A worker never authenticates a webhook: the token is not asked for.
+    assert "NOTIFIER_AUTH_TOKEN" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_backfill_commands_need_no_webhook_token(settings, buckets, s3_client):
+    s3_client.put_object(buckets.raw, "a.csv", io.BytesIO(b"a\n1\n"), 4)
+    env = env_for(settings, buckets)
+    del env["NOTIFIER_AUTH_TOKEN"]
+    done = subprocess.run(
+        [sys.executable, "-m", "notifier", "rescan", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 object(s) would be recorded" in done.stdout
+
+
+def test_a_busy_port_is_one_line_naming_the_option(settings, buckets):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        server = notifier("serve", "--port", str(port), env=env_for(settings, buckets))
+        _, stderr = server.communicate(timeout=30)
+    assert server.returncode == EXIT_USAGE
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"Error: port {port} on 127.0.0.1 is already in use: choose another with --port"
+    ]
+
+
+def test_json_logs_are_one_object_per_line(settings, buckets):
+    port = free_port()
+    server = notifier(
+        "serve",
+        "--port",
+        str(port),
+        env=env_for(settings, buckets, NOTIFIER_LOG_FORMAT="json", NOTIFIER_LOG_LEVEL="DEBUG"),
+    )
+    try:
+        wait_for(lambda: _get(f"http://127.0.0.1:{port}/healthz") == 200, "serve to listen")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines
+    parsed = [json.loads(line) for line in lines]
+    assert any(entry["message"].startswith("notifier listening on") for entry in parsed)
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in parsed)
 
 
 def test_db_upgrade_command(pg_admin_url, settings, buckets):
@@ -171,3 +233,138 @@ def _get(url: str) -> int | None:
 @pytest.fixture(autouse=True)
 def _repo_on_path(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return env
+
+
+def _exports(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        words = shlex.split(line)
+        assert words[0] == "export", line
+        name, _, value = words[1].partition("=")
+        found[name] = value
+    return found
+
+
+def _processes_under(folder: Path) -> list[int]:
+    """Processes whose command line names ``folder`` (the dev stack's servers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if Path(argv[0]).name in ("postgres", "weed") and any(str(folder) in a for a in argv):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
+    """`notifier dev`, then `notifier dev env` in another shell, then any command."""
+    home = tmp_path / "dev home"
+    servers: list[int] = []
+    args = ["--home", str(home), "--port", str(free_port())]
+    args += ["--pg-port", str(free_port()), "--s3-port", str(free_port())]
+    stack = notifier("dev", *args, env=_clean_env(), start_new_session=True)
+    try:
+        wait_for(
+            lambda: (home / "notifier.env").exists() or stack.poll() is not None,
+            "the dev stack to start",
+            timeout=120,
+        )
+        assert stack.poll() is None, stack.communicate()[1]
+        shown = subprocess.run(
+            [sys.executable, "-m", "notifier", "dev", "env", "--home", str(home)],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert shown.returncode == 0, shown.stderr
+        exported = _exports(shown.stdout)
+        assert set(exported) >= {
+            "NOTIFIER_DATABASE_URL",
+            "NOTIFIER_S3_ENDPOINT",
+            "NOTIFIER_S3_ACCESS_KEY",
+            "NOTIFIER_S3_SECRET_KEY",
+        }
+        assert not any(value.startswith("-") for value in exported.values())
+        rescan = subprocess.run(
+            [sys.executable, "-m", "notifier", "rescan", "--dry-run"],
+            env={**_clean_env(), **exported},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert rescan.returncode == 0, rescan.stderr
+        servers = _processes_under(home)
+        assert len(servers) >= 2, servers  # the postmaster and weed, at least
+        stack.send_signal(signal.SIGHUP)  # what a closed terminal sends
+        stack.wait(timeout=60)
+    finally:
+        if stack.poll() is None:
+            os.killpg(stack.pid, signal.SIGKILL)
+        stack.communicate()
+        leftovers = _reap(home)
+    assert servers
+    assert leftovers == [], "servers outlived the dev command"
+    assert not (home / "notifier.env").exists()
+
+
+def _reap(home: Path, grace: float = 30.0) -> list[int]:
+    """Wait for the dev servers under ``home`` to exit; kill and return those that don't."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        alive = [pid for pid in _processes_under(home) if not _gone(pid)]
+        if not alive:
+            return []
+        time.sleep(0.1)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def test_dev_env_without_a_running_stack_says_how_to_start_one(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "notifier", "dev", "env", "--home", str(tmp_path)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == EXIT_UNAVAILABLE
+    assert "make run" in done.stderr
+    assert done.stdout == ""
+
+
+def test_dev_on_a_busy_port_is_one_line(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "notifier", "dev", "--home", str(tmp_path), "--port", str(port)],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == EXIT_USAGE
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        f"Error: port {port} on 127.0.0.1 is already in use: choose another with --port"
+    ]

@@ -83,3 +83,45 @@ def test_secrets_stay_out_of_repr():
 
 def test_every_read_variable_is_declared():
     assert set(BASE) <= ENVIRONMENT_NAMES
+
+
+def test_every_problem_is_reported_at_once():
+    env = {
+        "NOTIFIER_S3_ENDPOINT": "minio:9000",
+        "NOTIFIER_MAX_SCAN_BYTES": "ten",
+        "NOTIFIER_LOG_LEVEL": "LOUD",
+    }
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    message = str(raised.value)
+    for name in (
+        "NOTIFIER_DATABASE_URL",
+        "NOTIFIER_S3_ENDPOINT",
+        "NOTIFIER_S3_ACCESS_KEY",
+        "NOTIFIER_S3_SECRET_KEY",
+        "NOTIFIER_AUTH_TOKEN",
+        "NOTIFIER_MAX_SCAN_BYTES",
+        "NOTIFIER_LOG_LEVEL",
+    ):
+        assert name in message
+    assert message.startswith("7 settings are missing or malformed:")
+
+
+def test_commands_that_receive_no_webhook_do_not_need_the_token():
+    env = {k: v for k, v in BASE.items() if k != "NOTIFIER_AUTH_TOKEN"}
+    assert Settings.from_env(env, receives_webhooks=False).auth_token is None
+    with pytest.raises(ConfigError, match="NOTIFIER_AUTH_TOKEN"):
+        Settings.from_env(env)
+    # A malformed token is still named, whoever reads it.
+    with pytest.raises(ConfigError, match="NOTIFIER_AUTH_TOKEN"):
+        Settings.from_env({**env, "NOTIFIER_AUTH_TOKEN": "a b"}, receives_webhooks=False)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "text"), ("JSON", "json"), ("text", "text")])
+def test_log_format(value, expected):
+    assert Settings.from_env({**BASE, "NOTIFIER_LOG_FORMAT": value}).log_format == expected
+
+
+def test_unknown_log_format_is_named():
+    with pytest.raises(ConfigError, match="NOTIFIER_LOG_FORMAT"):
+        Settings.from_env({**BASE, "NOTIFIER_LOG_FORMAT": "xml"})
