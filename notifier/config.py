@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from notifier.errors import ConfigError
 from notifier.phases import Phase
+
+if TYPE_CHECKING:
+    from notifier.inspection.paths import PathTemplates
 
 DEFAULT_BUCKET_MAP: Final = "raw=ingestion,silver=transformation,models=training,results=evaluation"
 
@@ -71,6 +74,14 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
+    Variable(
+        "NOTIFIER_PATH_TEMPLATES",
+        False,
+        "Key-path templates, bucket=template entries separated by ';' (several per bucket, "
+        "tried in order), e.g. models={modelo_nombre}/{run_id}/{file}. Placeholders "
+        "{modelo_nombre}, {nombre_dataset}, {run_id} fill those columns; also {file}, "
+        "{other_name}, {*}, **. Default: none.",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -120,6 +131,8 @@ class Settings:
     db_pool_size: int = DEFAULT_DB_POOL_SIZE
     log_level: str = "INFO"
     sns_confirm_topics: frozenset[str] = frozenset()
+    path_templates: PathTemplates = field(default_factory=lambda: _parse_path_templates({}, {}))
+    """Key-path templates per bucket (NOTIFIER_PATH_TEMPLATES); none by default."""
 
     @property
     def lease_seconds(self) -> float:
@@ -146,6 +159,7 @@ class Settings:
             )
         if token is not None and len(token.split()) != 1:
             raise ConfigError("NOTIFIER_AUTH_TOKEN must be a single word (no spaces)")
+        bucket_phases = parse_bucket_map(env.get("NOTIFIER_BUCKET_MAP") or DEFAULT_BUCKET_MAP)
         return cls(
             database_url=_required(env, "NOTIFIER_DATABASE_URL"),
             s3=S3Settings(
@@ -155,7 +169,7 @@ class Settings:
                 region=env.get("NOTIFIER_S3_REGION") or None,
             ),
             auth_token=None if auth_disabled else token,
-            bucket_phases=parse_bucket_map(env.get("NOTIFIER_BUCKET_MAP") or DEFAULT_BUCKET_MAP),
+            bucket_phases=bucket_phases,
             max_scan_bytes=_parse_int(env, "NOTIFIER_MAX_SCAN_BYTES", DEFAULT_MAX_SCAN_BYTES),
             inspect_timeout_seconds=_parse_float(
                 env, "NOTIFIER_INSPECT_TIMEOUT_SECONDS", DEFAULT_INSPECT_TIMEOUT_SECONDS
@@ -170,6 +184,7 @@ class Settings:
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
             ),
+            path_templates=_parse_path_templates(env, bucket_phases),
         )
 
 
@@ -198,6 +213,26 @@ def parse_bucket_map(text: str) -> dict[str, Phase]:
     if not mapping:
         raise ConfigError("NOTIFIER_BUCKET_MAP maps no bucket")
     return mapping
+
+
+def _parse_path_templates(
+    env: Mapping[str, str], bucket_phases: Mapping[str, Phase]
+) -> PathTemplates:
+    """NOTIFIER_PATH_TEMPLATES, compiled; every bucket named must be mapped (or ``*``)."""
+    # Imported here: the grammar lives with inspection, whose import pulls in pyarrow,
+    # which commands such as ``notifier db upgrade`` never need.
+    from notifier.inspection.paths import TemplateError, parse_path_templates
+
+    try:
+        templates = parse_path_templates(env.get("NOTIFIER_PATH_TEMPLATES", ""))
+    except TemplateError as exc:
+        raise ConfigError(f"NOTIFIER_PATH_TEMPLATES: {exc}") from None
+    unmapped = sorted(templates.buckets - set(bucket_phases))
+    if unmapped:
+        raise ConfigError(
+            f"NOTIFIER_PATH_TEMPLATES: bucket {unmapped[0]!r} is not in NOTIFIER_BUCKET_MAP"
+        )
+    return templates
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
