@@ -575,12 +575,26 @@ def jpeg(width: int, height: int) -> bytes:
     return b"\xff\xd8" + app0 + exif + sof + b"\xff\xda\x00\x02" + b"\x00" * 10 + b"\xff\xd9"
 
 
+def webp_lossless(width: int, height: int) -> bytes:
+    bits = (width - 1) | ((height - 1) << 14)
+    chunk = b"VP8L" + struct.pack("<I", 5) + b"\x2f" + struct.pack("<I", bits)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk + b"\x00" * 8
+
+
+def webp_extended(width: int, height: int) -> bytes:
+    size = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    chunk = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4 + size
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
 @pytest.mark.parametrize(
     ("data", "key", "fmt"),
     [
         (png(640, 480), "eval/confusion_matrix.png", "png"),
         (jpeg(640, 480), "eval/roc.jpg", "jpeg"),
         (b"GIF89a" + struct.pack("<HH", 640, 480) + b"\x00" * 8, "eval/a.gif", "gif"),
+        (webp_lossless(640, 480), "eval/a.webp", "webp"),
+        (webp_extended(640, 480), "eval/b.webp", "webp"),
     ],
 )
 def test_images_record_format_and_dimensions(data: bytes, key: str, fmt: str) -> None:
@@ -608,6 +622,12 @@ def test_image_reading_is_bounded() -> None:
     assert source.bytes_read <= InspectionLimits().block_size
 
 
+def test_truncated_jpeg_is_an_error() -> None:
+    verdict = inspect(jpeg(640, 480)[:2000], key="eval/roc.jpg")
+    assert verdict.estado == "error"
+    assert verdict.reason == "truncated JPEG: it ends before its frame header"
+
+
 def test_broken_image_is_an_error() -> None:
     verdict = inspect(b"\x89PNG....", key="eval/confusion.png")
     assert verdict.estado == "error"
@@ -618,3 +638,72 @@ def test_other_result_formats_are_skipped() -> None:
     verdict = inspect(b"\x80\x04K\x01.", key="eval/scores.pkl")
     assert verdict.estado == "skipped"
     assert verdict.reason == "unsupported format '.pkl'"
+
+
+def test_confusion_matrix_beside_metrics_keeps_both() -> None:
+    document = {"accuracy": 0.95, "labels": ["a", "b"], "confusion_matrix": [[50, 2], [3, 45]]}
+    verdict = inspect_json(document)
+    assert verdict.details["layout"] == "flat"
+    assert verdict.details["metrics"] == {"accuracy": 0.95}
+    assert verdict.details["confusion_matrix"] == [[50, 2], [3, 45]]
+    assert verdict.details["classes"] == ["a", "b"]
+    assert verdict.num_registros == 100
+
+
+def test_large_confusion_matrix_keeps_its_total_not_its_cells() -> None:
+    size = 101
+    matrix = [[1] * size for _ in range(size)]
+    verdict = inspect_json({"labels": list(range(size)), "matrix": matrix})
+    assert verdict.num_registros == size * size
+    assert verdict.details["num_classes"] == size
+    assert "confusion_matrix" not in verdict.details
+    assert "classes" not in verdict.details
+
+
+def test_normalised_confusion_matrix_is_not_a_count() -> None:
+    verdict = inspect_json({"confusion_matrix": [[0.9, 0.1], [0.2, 0.8]]})
+    assert verdict.estado == "skipped"
+    assert verdict.reason == "results document holds no metric and no record count"
+
+
+def test_classification_report_as_text() -> None:
+    # print(classification_report(y, p)) with scikit-learn's default digits=2
+    text = (
+        "              precision    recall  f1-score   support\n"
+        "\n"
+        "      BENIGN       0.99      0.98      0.98       900\n"
+        "   DDoS port       0.90      0.95      0.92       100\n"
+        "\n"
+        "    accuracy                           0.98      1000\n"
+        "   macro avg       0.94      0.96      0.95      1000\n"
+        "weighted avg       0.98      0.98      0.98      1000\n"
+    )
+    verdict = inspect(text.encode(), key="eval/report.txt", metadata={"model": "rf"})
+    assert (verdict.estado, verdict.format, verdict.num_registros) == ("ok", "text", 1000)
+    assert verdict.details["metrics"] == {
+        "accuracy": 0.98,
+        "macro avg.precision": 0.94,
+        "macro avg.recall": 0.96,
+        "macro avg.f1-score": 0.95,
+        "macro avg.support": 1000,
+        "weighted avg.precision": 0.98,
+        "weighted avg.recall": 0.98,
+        "weighted avg.f1-score": 0.98,
+        "weighted avg.support": 1000,
+        "BENIGN.precision": 0.99,
+        "BENIGN.recall": 0.98,
+        "BENIGN.f1-score": 0.98,
+        "BENIGN.support": 900,
+        "DDoS port.precision": 0.9,
+        "DDoS port.recall": 0.95,
+        "DDoS port.f1-score": 0.92,
+        "DDoS port.support": 100,
+    }
+    assert verdict.details["classes"] == ["BENIGN", "DDoS port"]
+    assert names(verdict) == ("rf", None)
+
+
+def test_other_text_is_skipped() -> None:
+    verdict = inspect(b"training went fine\n", key="eval/notes.txt")
+    assert verdict.estado == "skipped"
+    assert verdict.reason == "text file is not a scikit-learn classification report"

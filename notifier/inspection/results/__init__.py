@@ -5,7 +5,8 @@ By the object's kind (its key's suffix, else its content type):
 - JSON documents (size-capped, parsed whole): the layouts in ``layouts.JSON_LAYOUTS``;
 - CSV/TSV up to ``tables.MAX_TABLE_BYTES``: the table layouts in ``layouts.TABLE_LAYOUTS``;
   other CSVs, Parquet and JSON Lines are predictions, counted by the dataset counters;
-- PNG, JPEG, GIF, WebP images: format and dimensions (``images``).
+- PNG, JPEG, GIF, WebP images: format and dimensions (``images``);
+- ``.txt``: a scikit-learn classification report as text.
 
 ``modelo_nombre``, ``nombre_dataset`` and ``run_id`` come from the document's fields,
 then the object's metadata (then key-path templates, in ``inspection.paths``);
@@ -26,7 +27,7 @@ from notifier.inspection.datasets.formats import detect_dataset_format, unsuppor
 from notifier.inspection.errors import NotInspected, Unreadable
 from notifier.inspection.fields import as_name, find
 from notifier.inspection.guard import SourceGuard, run_guarded
-from notifier.inspection.results import layouts
+from notifier.inspection.results import classification_report, layouts
 from notifier.inspection.results.context import Context
 from notifier.inspection.results.evaluation import (
     DATASET_FIELDS,
@@ -47,6 +48,7 @@ NAME_SOURCES: Final = {
     "nombre_dataset": DATASET_FIELDS,
     "run_id": RUN_FIELDS,
 }
+TEXT_SUFFIX: Final = ".txt"
 IMAGE_CONTENT_TYPES: Final = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
 
 
@@ -60,6 +62,8 @@ def inspect_results(guard: SourceGuard) -> Inspection:
         verdict = run_guarded(guard, fmt.name, lambda: _inspect_table(guard, context, fmt.name))
     elif fmt is not None:
         verdict = _predictions(inspect_dataset(guard))
+    elif context.file_name.endswith(TEXT_SUFFIX):
+        verdict = run_guarded(guard, "text", lambda: _inspect_text(guard))
     elif context.file_name.endswith(IMAGE_SUFFIXES) or _content_type(source) in IMAGE_CONTENT_TYPES:
         verdict = run_guarded(guard, None, lambda: read_image(guard))
     else:
@@ -90,6 +94,19 @@ def _inspect_table(guard: SourceGuard, context: Context, fmt: str) -> Inspection
     if evaluation is None:
         return _predictions(inspect_dataset(guard))
     return _verdict(fmt, evaluation, "results table")
+
+
+def _inspect_text(guard: SourceGuard) -> Inspection:
+    data = read_document(guard, MAX_TABLE_BYTES, "results text")
+    try:
+        evaluation = classification_report.read_text(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        evaluation = None
+    if evaluation is None:
+        return Inspection.skipped(
+            "text", "text file is not a scikit-learn classification report", {"metrics": {}}
+        )
+    return _verdict("text", evaluation, "results text")
 
 
 def _predictions(counted: Inspection) -> Inspection:

@@ -1,10 +1,13 @@
-"""scikit-learn ``classification_report(output_dict=True)``, as JSON or as a CSV table.
+"""scikit-learn ``classification_report``, as JSON, as a CSV table or as its text.
 
 Source: sklearn.metrics.classification_report: one object per class and per average
 (``macro avg``, ``weighted avg``; ``micro avg`` or ``samples avg`` in multilabel or
 label-subset reports), each with ``precision``, ``recall``, ``f1-score``, ``support``,
 and a top-level ``accuracy``. ``pandas.DataFrame(report).T.to_csv()`` gives the table
-form, whose ``accuracy`` row repeats the accuracy in every column.
+form, whose ``accuracy`` row repeats the accuracy in every column; the text form
+(``classification_report(y, p)`` written to a ``.txt``) has a header line
+``precision recall f1-score support`` and one line per class, average and accuracy,
+rounded to the report's ``digits``.
 
 Metrics: ``accuracy``, ``<average>.<score>``, ``<class>.<score>`` (averages first, so
 they survive the metrics cap). num_registros: the total support (``macro avg.support``,
@@ -13,6 +16,7 @@ the evaluated sample count). Details: ``classes``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -24,6 +28,9 @@ LAYOUT: Final = "classification_report"
 AVERAGES: Final = ("macro avg", "weighted avg", "micro avg", "samples avg")
 SCORES: Final = ("precision", "recall", "f1-score", "support")
 ACCURACY: Final = "accuracy"
+TEXT_HEADER: Final = ["precision", "recall", "f1-score", "support"]
+_TEXT_ROW: Final = re.compile(r"\s*(\S.*?)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)\s*")
+_TEXT_ACCURACY: Final = re.compile(r"\s*accuracy\s+(\S+)\s+(\d+)\s*")
 MAX_CLASSES_LISTED: Final = 1000
 """Class names kept in ``details.classes``."""
 
@@ -47,6 +54,25 @@ def read_table(table: Table) -> Evaluation | None:
             entries[row[0].strip()] = dict(zip(columns, row[1:], strict=True))
     accuracy_row = entries.pop(ACCURACY, None)
     accuracy = None if accuracy_row is None else accuracy_row.get("f1-score")
+    if not any(label in entries for label in AVERAGES):
+        return None
+    return from_entries(entries, accuracy)
+
+
+def read_text(text: str) -> Evaluation | None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or lines[0].split() != TEXT_HEADER:
+        return None
+    entries: dict[str, dict[str, str]] = {}
+    accuracy = None
+    for line in lines[1:]:
+        if matched := _TEXT_ACCURACY.fullmatch(line):
+            accuracy = matched.group(1)
+        elif matched := _TEXT_ROW.fullmatch(line):
+            label, *values = matched.groups()
+            entries[label] = dict(zip(SCORES, values, strict=True))
+        else:
+            return None
     if not any(label in entries for label in AVERAGES):
         return None
     return from_entries(entries, accuracy)

@@ -13,12 +13,12 @@ numbers: a normalised matrix has no record count and is not read here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from notifier.inspection.fields import clip, field_name, find
 from notifier.inspection.results.context import Context, Table
-from notifier.inspection.results.evaluation import Evaluation, Metrics, integral
+from notifier.inspection.results.evaluation import Evaluation, Metrics, integral, metric_value
 
 LAYOUT: Final = "confusion_matrix"
 MATRIX_FIELDS: Final = ("confusion_matrix", "matrix", "cm")
@@ -36,6 +36,8 @@ def read_json(document: Any, context: Context) -> Evaluation | None:
     labels: Any = None
     matrix: Any = document
     if isinstance(document, dict):
+        if any(_scores(key, value) for key, value in document.items()):
+            return None  # metrics beside a matrix: the flat layout keeps both
         matrix, labels = find(document, MATRIX_FIELDS), find(document, LABEL_FIELDS)
         if matrix is None and isinstance(document.get("rows"), list):
             matrix = [r.get("row") if isinstance(r, dict) else None for r in document["rows"]]
@@ -43,6 +45,13 @@ def read_json(document: Any, context: Context) -> Evaluation | None:
             if isinstance(specs, list):
                 labels = [s.get("displayName") if isinstance(s, dict) else None for s in specs]
     return from_matrix(matrix, labels)
+
+
+def _scores(key: Any, value: Any) -> bool:
+    name = field_name(str(key))
+    if name in MATRIX_FIELDS or name in LABEL_FIELDS:
+        return False
+    return isinstance(value, dict) or metric_value(value) is not None
 
 
 def read_table(table: Table) -> Evaluation | None:
@@ -53,30 +62,35 @@ def read_table(table: Table) -> Evaluation | None:
 
 
 def from_matrix(matrix: Any, labels: Any) -> Evaluation | None:
-    """An Evaluation for a square matrix of whole counts, n >= 2; else None."""
+    """An Evaluation for a square matrix of whole counts, n >= 2; else None.
+
+    Cells are kept in details only up to MAX_CLASSES classes; the total always."""
     if not isinstance(matrix, list) or len(matrix) < 2:
         return None
     size = len(matrix)
-    counts: list[list[int]] = []
+    kept: list[list[int]] = []
+    total = 0
     for row in matrix:
         if not isinstance(row, list) or len(row) != size:
             return None
         cells = [integral(cell) for cell in row]
-        if any(cell is None for cell in cells):
+        counts = [cell for cell in cells if cell is not None]
+        if len(counts) != size:
             return None
-        counts.append([cell for cell in cells if cell is not None])
+        total += sum(counts)
+        if size <= MAX_CLASSES:
+            kept.append(counts)
     details: dict[str, Any] = {"num_classes": size}
-    if (
-        isinstance(labels, list)
-        and len(labels) == size
-        and all(label is not None for label in labels)
-    ):
-        details["classes"] = [clip(str(label)) for label in labels]
     if size <= MAX_CLASSES:
-        details["confusion_matrix"] = counts
-    else:
-        details.pop("classes", None)
-    return Evaluation(LAYOUT, Metrics(), sum(map(sum, counts)), details)
+        if isinstance(labels, list) and len(labels) == size and None not in labels:
+            details["classes"] = [clip(str(label)) for label in labels]
+        details["confusion_matrix"] = kept
+    return Evaluation(LAYOUT, Metrics(), total, details)
+
+
+def matrix_in(document: Mapping[str, Any]) -> Evaluation | None:
+    """A confusion matrix held by a document that also has other content."""
+    return from_matrix(find(document, MATRIX_FIELDS), find(document, LABEL_FIELDS))
 
 
 def _long(table: Table, hinted: bool) -> Evaluation | None:

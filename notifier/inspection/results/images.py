@@ -21,6 +21,9 @@ from notifier.inspection.streams import open_decoded
 MAX_HEADER_BYTES: Final = 1024 * 1024
 """JPEG metadata segments (EXIF, ICC profiles) may precede the frame header by this much."""
 
+HEAD_BYTES: Final = 32
+"""Bytes that hold the size of a PNG, GIF or WebP image, and a JPEG's first marker."""
+
 SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 _PNG: Final = b"\x89PNG\r\n\x1a\n"
 _SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -30,7 +33,7 @@ _STANDALONE: Final = frozenset((0x01, *range(0xD0, 0xD9)))
 def read_image(guard: SourceGuard) -> Inspection:
     """``ok`` with ``details.width``/``height`` (pixels); the format is the image's own."""
     with open_decoded(guard, gzipped=False, max_bytes=None) as stream:
-        head = stream.peek(32)[:32]
+        head = stream.read(HEAD_BYTES)
         if head.startswith(_PNG) and head[12:16] == b"IHDR":
             fmt, (width, height) = "png", struct.unpack(">II", head[16:24])
         elif head[:6] in (b"GIF87a", b"GIF89a"):
@@ -38,7 +41,7 @@ def read_image(guard: SourceGuard) -> Inspection:
         elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
             fmt, (width, height) = "webp", _webp_size(head)
         elif head[:2] == b"\xff\xd8":
-            fmt, (width, height) = "jpeg", _jpeg_size(stream)
+            fmt, (width, height) = "jpeg", _jpeg_size(_Joined(head[2:], stream))
         else:
             raise Unreadable("not a PNG, JPEG, GIF or WebP image (unknown signature)")
     details = {"layout": "image", "metrics": {}, "width": width, "height": height}
@@ -58,8 +61,19 @@ def _webp_size(head: bytes) -> tuple[int, int]:
     raise Unreadable("WebP image without a VP8, VP8L or VP8X header")
 
 
-def _jpeg_size(stream: io.BufferedReader) -> tuple[int, int]:
-    stream.read(2)
+class _Joined:
+    """The bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: io.BufferedReader) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int) -> bytes:
+        part, self._head = self._head[:size], self._head[size:]
+        return part + self._rest.read(size - len(part)) if len(part) < size else part
+
+
+def _jpeg_size(stream: _Joined) -> tuple[int, int]:
     read = 2
     while read <= MAX_HEADER_BYTES:
         byte = stream.read(1)
