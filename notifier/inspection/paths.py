@@ -266,15 +266,20 @@ def apply_key_facts(inspection: Inspection, facts: KeyFacts) -> Inspection:
     if not (facts.columns or facts.path_fields or facts.partition_date):
         return inspection
     details: dict[str, Any] = dict(inspection.details)
-    sources: dict[str, Any] = dict(details.get("sources") or {})
+    recorded = details.get("sources")
+    sources: dict[str, Any] = dict(recorded) if isinstance(recorded, Mapping) else {}
     for name, value in facts.columns.items():
         if details.get(name) is None:
             details[name] = value
             sources[name] = SOURCE_PATH
-    if sources:
+    if sources and (recorded is None or isinstance(recorded, Mapping)):
         details["sources"] = sources
     if facts.path_fields:
-        details["path_fields"] = {**facts.path_fields, **(details.get("path_fields") or {})}
+        found = details.get("path_fields")
+        details["path_fields"] = {
+            **facts.path_fields,
+            **(found if isinstance(found, Mapping) else {}),
+        }
     if facts.partition_date and details.get("partition_date") is None:
         details["partition_date"] = facts.partition_date
     if facts.template is not None:

@@ -175,3 +175,13 @@ def test_results_names_come_from_fields_then_metadata_then_path() -> None:
         "nombre_dataset": "metadata",
         "run_id": "path",
     }
+
+
+def test_an_inspectors_own_sources_shape_is_left_alone() -> None:
+    verdict = Inspection.ok("model", None, {"sources": ["metadata", "sidecar"]})
+    merged = apply_key_facts(verdict, KeyFacts({"run_id": "r1"}, {}, None, "t"))
+    assert merged.details == {
+        "sources": ["metadata", "sidecar"],
+        "run_id": "r1",
+        "path_template": "t",
+    }
