@@ -30,7 +30,7 @@ COUNT_FIELDS: Final = (*RECORD_COUNT_FIELDS, "num_samples", "samples", "eval_sam
 """Fields that state how many records were evaluated."""
 
 NOT_METRICS: Final = frozenset(
-    ("params", "parameters", "hyperparameters", "config", "args", "metadata", "tags", "notes")
+    ("params", "parameters", "hyperparameters", "config", "args", "metadata", "tags", "info")
 )
 """Nested objects that describe the run rather than score it: not flattened."""
 
