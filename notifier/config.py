@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlsplit
 
 from notifier.errors import ConfigError
 from notifier.phases import Phase
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from notifier.inspection.paths import PathTemplates
 
 DEFAULT_BUCKET_MAP: Final = "raw=ingestion,silver=transformation,models=training,results=evaluation"
 
@@ -86,6 +89,14 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
+    Variable(
+        "NOTIFIER_PATH_TEMPLATES",
+        False,
+        "Key-path templates, bucket=template entries separated by ';' (several per bucket, "
+        "tried in order), e.g. models={modelo_nombre}/{run_id}/{file}. Placeholders "
+        "{modelo_nombre}, {nombre_dataset}, {run_id} fill those columns; also {file}, "
+        "{other_name}, {*}, **. Default: none.",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -145,6 +156,8 @@ class Settings:
     sns_confirm_topics: frozenset[str] = frozenset()
     dashboard_token: str | None = field(default=None, repr=False)
     """The viewer token of /dashboard/; None: the dashboard is not served."""
+    path_templates: PathTemplates = field(default_factory=lambda: _parse_path_templates({}, {}))
+    """Key-path templates per bucket (NOTIFIER_PATH_TEMPLATES); none by default."""
 
     @property
     def lease_seconds(self) -> float:
@@ -206,6 +219,9 @@ class Settings:
         log_level = errors.take(lambda: _parse_log_level(env), "INFO")
         log_format = errors.take(lambda: _parse_log_format(env), DEFAULT_LOG_FORMAT)
         dashboard_token = errors.take(lambda: _parse_dashboard_token(env, token), None)
+        path_templates = errors.take(
+            lambda: _parse_path_templates(env, bucket_phases), _parse_path_templates({}, {})
+        )
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -231,6 +247,7 @@ class Settings:
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
             ),
+            path_templates=path_templates,
         )
 
 
@@ -318,6 +335,26 @@ def _parse_log_format(env: Mapping[str, str]) -> str:
             f"NOTIFIER_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {value!r}"
         )
     return value
+
+
+def _parse_path_templates(
+    env: Mapping[str, str], bucket_phases: Mapping[str, Phase]
+) -> PathTemplates:
+    """NOTIFIER_PATH_TEMPLATES, compiled; every bucket named must be mapped (or ``*``)."""
+    # Imported here: the grammar lives with inspection, whose import pulls in pyarrow,
+    # which commands such as ``notifier db upgrade`` never need.
+    from notifier.inspection.paths import TemplateError, parse_path_templates
+
+    try:
+        templates = parse_path_templates(env.get("NOTIFIER_PATH_TEMPLATES", ""))
+    except TemplateError as exc:
+        raise ConfigError(f"NOTIFIER_PATH_TEMPLATES: {exc}") from None
+    unmapped = sorted(templates.buckets - set(bucket_phases))
+    if unmapped:
+        raise ConfigError(
+            f"NOTIFIER_PATH_TEMPLATES: bucket {unmapped[0]!r} is not in NOTIFIER_BUCKET_MAP"
+        )
+    return templates
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

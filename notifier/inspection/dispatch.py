@@ -11,6 +11,7 @@ from notifier.inspection.base import Inspection, InspectionLimits
 from notifier.inspection.datasets import inspect_dataset
 from notifier.inspection.guard import SourceGuard, run_guarded
 from notifier.inspection.models import inspect_model
+from notifier.inspection.paths import NO_TEMPLATES, PathTemplates, apply_key_facts, read_key
 from notifier.inspection.results import inspect_results
 from notifier.inspection.source import ObjectSource
 from notifier.metrics import INSPECTION_SECONDS
@@ -26,8 +27,16 @@ INSPECTORS: Final[Mapping[Phase, Callable[[SourceGuard], Inspection]]] = {
 }
 
 
-def inspect_object(phase: Phase, source: ObjectSource, limits: InspectionLimits) -> Inspection:
+def inspect_object(
+    phase: Phase,
+    source: ObjectSource,
+    limits: InspectionLimits,
+    templates: PathTemplates = NO_TEMPLATES,
+) -> Inspection:
     """Inspect one object for ``phase``; never raises for what the object contains.
+
+    Whatever the verdict, the key is then read (``notifier.inspection.paths``) for
+    names, a run id, a date and partitions the inspector did not find in the object.
 
     Bad content, unsupported formats, caps and timeouts come back as a verdict
     (estado 'error' or 'skipped' with a reason). Only an exception raised by one of
@@ -37,6 +46,7 @@ def inspect_object(phase: Phase, source: ObjectSource, limits: InspectionLimits)
     started = time.monotonic()
     verdict = run_guarded(guard, None, lambda: INSPECTORS[phase](guard))
     INSPECTION_SECONDS.labels(verdict.format or "unknown").observe(time.monotonic() - started)
+    verdict = apply_key_facts(verdict, read_key(source.bucket, source.key, templates))
     logger.debug(
         "inspected %s object: %s, %s records, %d bytes read in %.3f s",
         verdict.format,

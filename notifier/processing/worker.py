@@ -180,7 +180,7 @@ class Processor:
             return Inspection.skipped(None, "object was overwritten before it could be inspected")
         source = self._store.source(claimed.bucket, claimed.object_key, info)
         try:
-            return inspect_object(phase, source, self._limits)
+            return inspect_object(phase, source, self._limits, self._settings.path_templates)
         except ObjectMissing:
             return Inspection.skipped(None, "object was removed while it was being inspected")
         except ObjectUnreadable as exc:

@@ -125,3 +125,37 @@ def test_log_format(value, expected):
 def test_unknown_log_format_is_named():
     with pytest.raises(ConfigError, match="NOTIFIER_LOG_FORMAT"):
         Settings.from_env({**BASE, "NOTIFIER_LOG_FORMAT": "xml"})
+
+
+def test_path_templates_are_parsed_per_bucket():
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "NOTIFIER_PATH_TEMPLATES": "models={modelo_nombre}/{run_id}/{file}; "
+            "results={modelo_nombre}/{nombre_dataset}/{file};results=**/{file}",
+        }
+    )
+    assert [t.text for t in settings.path_templates.for_bucket("results")] == [
+        "{modelo_nombre}/{nombre_dataset}/{file}",
+        "**/{file}",
+    ]
+    assert settings.path_templates.for_bucket("raw") == ()
+    assert Settings.from_env(BASE).path_templates.by_bucket == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("models", "NOTIFIER_PATH_TEMPLATES: 'models' is not bucket=template"),
+        (
+            "models={Model}/{file}",
+            "NOTIFIER_PATH_TEMPLATES: bucket 'models': template '{Model}/{file}': "
+            "{Model} is not a placeholder name",
+        ),
+        ("scratch={run_id}/{file}", "bucket 'scratch' is not in NOTIFIER_BUCKET_MAP"),
+    ],
+)
+def test_malformed_path_templates_are_named(value, message):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({**BASE, "NOTIFIER_PATH_TEMPLATES": value})
+    assert message in str(raised.value)

@@ -1,109 +1,164 @@
-"""Evaluation results: metrics and lineage names from a JSON document, or a row count.
+"""Evaluation results: metrics, the evaluated record count and lineage names.
 
-A ``.json`` results document is parsed whole (size-capped); its numeric fields become
-metrics. Other result files (a CSV metrics table, say) are counted like a dataset.
+By the object's kind (its key's suffix, else its content type):
+
+- JSON documents (size-capped, parsed whole): the layouts in ``layouts.JSON_LAYOUTS``;
+- CSV/TSV up to ``tables.MAX_TABLE_BYTES``: the table layouts in ``layouts.TABLE_LAYOUTS``;
+  other CSVs, Parquet and JSON Lines are predictions, counted by the dataset counters;
+- PNG, JPEG, GIF, WebP images: format and dimensions (``images``);
+- ``.txt``: a scikit-learn classification report as text.
+
+``modelo_nombre``, ``nombre_dataset`` and ``run_id`` come from the document's fields,
+then the object's metadata (then key-path templates, in ``inspection.paths``);
+``details.sources`` says which. An object with neither a metric nor a record count is
+``skipped`` with the reason.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Final
 
 from notifier.inspection.base import Inspection, one_line
 from notifier.inspection.datasets import inspect_dataset
-from notifier.inspection.datasets.formats import has_suffix
-from notifier.inspection.errors import Unreadable
-from notifier.inspection.fields import (
-    RECORD_COUNT_FIELDS,
-    as_count,
-    as_name,
-    find,
-    is_number,
-)
+from notifier.inspection.datasets.formats import detect_dataset_format, unsupported_reason
+from notifier.inspection.errors import NotInspected, Unreadable
+from notifier.inspection.fields import as_name, find
 from notifier.inspection.guard import SourceGuard, run_guarded
+from notifier.inspection.results import classification_report, layouts
+from notifier.inspection.results.context import Context
+from notifier.inspection.results.evaluation import (
+    DATASET_FIELDS,
+    MAX_METRICS,
+    MODEL_FIELDS,
+    RUN_FIELDS,
+    Evaluation,
+)
+from notifier.inspection.results.images import SUFFIXES as IMAGE_SUFFIXES
+from notifier.inspection.results.images import read_image
+from notifier.inspection.results.tables import MAX_TABLE_BYTES, parse_table
 from notifier.inspection.streams import read_document
 
-FORMAT: Final = "results"
+__all__ = ["MAX_METRICS", "inspect_results"]
 
-MODEL_FIELDS: Final = ("model", "modelo", "model_name", "modelo_nombre")
-DATASET_FIELDS: Final = ("dataset", "nombre_dataset", "dataset_name")
-METRICS_OBJECT: Final = "metrics"
-
-MAX_METRICS: Final = 200
-"""Metrics kept per document; more are dropped and flagged ``metrics_truncated``."""
-
-MAX_METRIC_DEPTH: Final = 3
-"""Nesting levels flattened inside the metrics object (``per_class.cat.f1``)."""
+NAME_SOURCES: Final = {
+    "modelo_nombre": MODEL_FIELDS,
+    "nombre_dataset": DATASET_FIELDS,
+    "run_id": RUN_FIELDS,
+}
+TEXT_SUFFIX: Final = ".txt"
+IMAGE_CONTENT_TYPES: Final = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
 
 
 def inspect_results(guard: SourceGuard) -> Inspection:
-    if has_suffix(guard.source.key, ".json"):
-        return run_guarded(guard, FORMAT, lambda: _inspect_document(guard))
-    counted = inspect_dataset(guard)
-    names = _names(None, guard.source.user_metadata)
-    return replace(counted, details={**counted.details, "metrics": {}, **names})
+    source = guard.source
+    context = Context(source.key.rsplit("/", 1)[-1].lower())
+    fmt = detect_dataset_format(source.key, source.content_type)
+    if fmt is not None and not fmt.gzipped and fmt.name == "json":
+        verdict = run_guarded(guard, "json", lambda: _inspect_json(guard, context))
+    elif fmt is not None and not fmt.gzipped and fmt.name in ("csv", "tsv"):
+        verdict = run_guarded(guard, fmt.name, lambda: _inspect_table(guard, context, fmt.name))
+    elif fmt is not None:
+        verdict = _predictions(inspect_dataset(guard))
+    elif context.file_name.endswith(TEXT_SUFFIX):
+        verdict = run_guarded(guard, "text", lambda: _inspect_text(guard))
+    elif context.file_name.endswith(IMAGE_SUFFIXES) or _content_type(source) in IMAGE_CONTENT_TYPES:
+        verdict = run_guarded(guard, None, lambda: read_image(guard))
+    else:
+        verdict = Inspection.skipped(None, unsupported_reason(source.key, source.content_type))
+    return _with_names(verdict, None, source.user_metadata)
 
 
-def _inspect_document(guard: SourceGuard) -> Inspection:
+def _inspect_json(guard: SourceGuard, context: Context) -> Inspection:
     text = read_document(guard, guard.limits.max_json_document_bytes, "results document")
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise Unreadable(f"results document is not valid JSON: {one_line(str(exc))}") from None
-    metadata = guard.source.user_metadata
-    if isinstance(document, list):
-        # A list of per-example results: its length is the record count.
-        details = {"metrics": {}, "layout": "array", **_names(None, metadata)}
-        return Inspection.ok(FORMAT, len(document), details)
-    if not isinstance(document, dict):
+    if not isinstance(document, (dict, list)):
         raise Unreadable(f"results document is a JSON {type(document).__name__}, not an object")
-    metrics = collect_metrics(document)
-    details = {"metrics": metrics.values, **_names(document, metadata)}
-    if metrics.truncated:
-        details["metrics_truncated"] = True
-    return Inspection.ok(FORMAT, as_count(find(document, RECORD_COUNT_FIELDS)), details)
+    evaluation = layouts.read_json(document, context)
+    verdict = _verdict("json", evaluation, "results document")
+    return _with_names(verdict, document if isinstance(document, dict) else None, {}, evaluation)
 
 
-def _names(document: Mapping[str, Any] | None, metadata: Mapping[str, str]) -> dict[str, Any]:
-    """modelo_nombre and nombre_dataset: the document's word first, then metadata's."""
-    return {
-        "modelo_nombre": as_name(find(document, MODEL_FIELDS))
-        or as_name(find(metadata, MODEL_FIELDS)),
-        "nombre_dataset": as_name(find(document, DATASET_FIELDS))
-        or as_name(find(metadata, DATASET_FIELDS)),
+def _inspect_table(guard: SourceGuard, context: Context, fmt: str) -> Inspection:
+    try:
+        data = read_document(guard, MAX_TABLE_BYTES, "results table")
+    except NotInspected:
+        return _predictions(inspect_dataset(guard))
+    table = parse_table(data, context, tab_separated=fmt == "tsv")
+    evaluation = None if table is None else layouts.read_table(table)
+    if evaluation is None:
+        return _predictions(inspect_dataset(guard))
+    return _verdict(fmt, evaluation, "results table")
+
+
+def _inspect_text(guard: SourceGuard) -> Inspection:
+    data = read_document(guard, MAX_TABLE_BYTES, "results text")
+    try:
+        evaluation = classification_report.read_text(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        evaluation = None
+    if evaluation is None:
+        return Inspection.skipped(
+            "text", "text file is not a scikit-learn classification report", {"metrics": {}}
+        )
+    return _verdict("text", evaluation, "results text")
+
+
+def _predictions(counted: Inspection) -> Inspection:
+    if counted.estado != "ok":
+        return counted
+    details = {**counted.details, "layout": "predictions", "metrics": {}}
+    return replace(counted, details=details)
+
+
+def _verdict(fmt: str, evaluation: Evaluation | None, what: str) -> Inspection:
+    if evaluation is None or (not evaluation.metrics.values and evaluation.num_registros is None):
+        layout = {} if evaluation is None else {"layout": evaluation.layout}
+        return Inspection.skipped(
+            fmt, f"{what} holds no metric and no record count", {"metrics": {}, **layout}
+        )
+    details: dict[str, Any] = {
+        "layout": evaluation.layout,
+        "metrics": dict(evaluation.metrics.values),
+        **evaluation.details,
     }
+    if evaluation.metrics.truncated:
+        details["metrics_truncated"] = True
+    return Inspection.ok(fmt, evaluation.num_registros, details)
 
 
-@dataclass
-class Metrics:
-    values: dict[str, int | float] = field(default_factory=dict)
-    truncated: bool = False
+def _with_names(
+    verdict: Inspection,
+    document: Mapping[str, Any] | None,
+    metadata: Mapping[str, str],
+    evaluation: Evaluation | None = None,
+) -> Inspection:
+    """Fill modelo_nombre / nombre_dataset / run_id still missing: the layout's own
+    finding, then the document's fields (source ``content``), then metadata's."""
+    details: dict[str, Any] = dict(verdict.details)
+    sources: dict[str, str] = dict(details.get("sources") or {})
+    found = evaluation.names if evaluation is not None else {}
+    for column, fields in NAME_SOURCES.items():
+        if details.get(column) is not None:
+            continue
+        for source, value in (
+            ("content", found.get(column)),
+            ("content", as_name(find(document, fields))),
+            ("metadata", as_name(find(metadata, fields))),
+        ):
+            if value is not None:
+                details[column], sources[column] = value, source
+                break
+    if sources:
+        details["sources"] = sources
+    return replace(verdict, details=details)
 
-    def add(self, name: str, value: int | float) -> None:
-        if name not in self.values and len(self.values) >= MAX_METRICS:
-            self.truncated = True
-            return
-        self.values[name] = value
 
-    def flatten(self, fields: Mapping[str, Any], prefix: str, depth: int) -> None:
-        for key, value in fields.items():
-            name = f"{prefix}{key}"
-            if is_number(value):
-                self.add(name, value)
-            elif isinstance(value, dict) and depth < MAX_METRIC_DEPTH:
-                self.flatten(value, f"{name}.", depth + 1)
-
-
-def collect_metrics(document: Mapping[str, Any]) -> Metrics:
-    """Top-level numbers, then the ``metrics`` object flattened with dotted names
-    (its own entries win a clash: they are metrics by declaration)."""
-    metrics = Metrics()
-    for key, value in document.items():
-        if is_number(value):
-            metrics.add(key, value)
-    nested = document.get(METRICS_OBJECT)
-    if isinstance(nested, dict):
-        metrics.flatten(nested, "", 1)
-    return metrics
+def _content_type(source: Any) -> str:
+    content_type = source.content_type or ""
+    return str(content_type).split(";", 1)[0].strip().lower()
