@@ -19,6 +19,7 @@ from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier import audit
+from notifier.audit.storable import storable_text
 from notifier.config import Settings
 from notifier.db import query
 from notifier.errors import TransientError
@@ -145,16 +146,26 @@ class Processor:
         self._write_row(claimed, phase, inspection)
 
     def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
-        reason = f"gave up after {claimed.attempts - 1} attempts: {why}"
+        with self._pool.connection() as conn:
+            cause = audit.last_failure(conn, claimed.id)
+        reason = f"gave up after {claimed.attempts - 1} attempts: {cause or why}"
         if phase is None or claimed.event_kind == EventKind.REMOVED:
             self._finish_without_row(claimed, reason)
         else:
             self._write_row(claimed, phase, Inspection.error(None, reason))
 
     def _write_row(self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            audit.insert_row(conn, phase, claimed.provenance(), inspection)
-            self._finish(conn, claimed, note=None)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                audit.insert_row(conn, phase, claimed.provenance(), inspection)
+                self._finish(conn, claimed, note=None)
+        except audit.UnstorableRow as exc:
+            # Never a retry: the same row would be refused again. An error row, now.
+            logger.warning("audit row refused: %s", exc, extra=claimed.log_fields())
+            inspection = audit.unstorable(inspection, exc)
+            with self._pool.connection() as conn, conn.transaction():
+                audit.insert_row(conn, phase, claimed.provenance(), inspection)
+                self._finish(conn, claimed, note=None)
         logger.info(
             "audited %s: %s rows=%s",
             phase.value,
@@ -183,20 +194,20 @@ class Processor:
             return Inspection.error(None, str(exc))
 
     def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
-        exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
         with self._pool.connection() as conn, conn.transaction():
-            marked = audit.mark_deleted(
+            outcome = audit.record_removal(
                 conn,
                 phase,
                 bucket=claimed.bucket,
                 key=claimed.object_key,
-                version_id=exact_version,
-                deleted_at=claimed.event_time,
+                event_name=claimed.event_name,
+                version_id=claimed.version_id,
+                intake_event_id=claimed.id,
             )
-            self._finish(conn, claimed, note=f"marked {marked} audit row(s) deleted")
+            self._finish(conn, claimed, note=outcome.note)
         logger.info(
-            "removal recorded on %s row(s)",
-            marked,
+            "removal recorded: %s",
+            outcome.note,
             extra={"action": "delete", **claimed.log_fields()},
         )
 
@@ -223,7 +234,7 @@ class Processor:
                     "id": claimed.id,
                     "attempts": claimed.attempts,
                     "delay_seconds": delay,
-                    "note": f"attempt {claimed.attempts} failed: {reason}",
+                    "note": storable_text(f"attempt {claimed.attempts} failed: {reason}"),
                 },
             )
         logger.warning(
