@@ -7,6 +7,7 @@ only while the claim is still this worker's.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -133,7 +134,7 @@ class Processor:
 
     def _record_creation(self, claimed: ClaimedEvent, phase: Phase) -> None:
         try:
-            inspection = self._inspect(claimed, phase)
+            inspection, stat_size = self._inspect(claimed, phase)
         except Exception as exc:
             # Transient by nature (store or network), or a bug: both deserve a retry,
             # and a limit, after which the row says what went wrong.
@@ -143,6 +144,10 @@ class Processor:
                 self._postpone(claimed, f"{type(exc).__name__}: {exc}")
                 return
             inspection = Inspection.error(None, f"gave up after {claimed.attempts} attempts: {exc}")
+        else:
+            if claimed.size_bytes is None and stat_size is not None:
+                # MinIO omits 'size' for a zero-byte object; the store's stat knows it.
+                claimed = dataclasses.replace(claimed, size_bytes=stat_size)
         self._write_row(claimed, phase, inspection)
 
     def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
@@ -174,24 +179,26 @@ class Processor:
             extra={"action": "audit", **claimed.log_fields(), "reason": inspection.reason},
         )
 
-    def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> Inspection:
+    def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> tuple[Inspection, int | None]:
+        """The verdict, and the object's size from the store when it is this version's."""
         try:
             info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
         except ObjectMissing:
-            return Inspection.skipped(None, "object was removed before it could be inspected")
+            return Inspection.skipped(None, "object was removed before it could be inspected"), None
         except ObjectUnreadable as exc:
-            return Inspection.error(None, str(exc))
+            return Inspection.error(None, str(exc)), None
         if claimed.etag and info.etag and claimed.etag != info.etag and not claimed.version_id:
             # Without versioning the bytes of this upload are gone; the overwrite that
             # replaced them has an event of its own and gets its own row.
-            return Inspection.skipped(None, "object was overwritten before it could be inspected")
+            overwritten = "object was overwritten before it could be inspected"
+            return Inspection.skipped(None, overwritten), None
         source = self._store.source(claimed.bucket, claimed.object_key, info)
         try:
-            return inspect_object(phase, source, self._limits)
+            return inspect_object(phase, source, self._limits), info.size
         except ObjectMissing:
-            return Inspection.skipped(None, "object was removed while it was being inspected")
+            return Inspection.skipped(None, "object was removed while it was being inspected"), None
         except ObjectUnreadable as exc:
-            return Inspection.error(None, str(exc))
+            return Inspection.error(None, str(exc)), info.size
 
     def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
         with self._pool.connection() as conn, conn.transaction():
