@@ -20,6 +20,7 @@ from minio.versioningconfig import ENABLED, VersioningConfig
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from notifier.backfill.rescan import process_backlog
 from notifier.db import list_migrations, upgrade
 from tests.conftest import _with_dbname
 from tests.integration.test_backfill import run
@@ -398,3 +399,20 @@ def test_migration_gives_existing_rows_a_current_state(empty_url, tmp_path):
             "SELECT phase, object_key, num_registros, is_current FROM live_objects"
         ).fetchall()
         assert live == [("ingestion", "k.csv", 3, True)]
+
+
+def test_events_of_one_key_processed_concurrently_end_the_same(
+    client, auth, s3_client, versioned, processor, db
+):
+    # Each key's state is derived under a lock on the key: workers recording its
+    # events at the same moment see each other's rows.
+    sequences = {}
+    for n in range(6):
+        key = f"concurrent/{n}.csv"
+        events, t3 = version_sequence(s3_client, versioned, key)
+        sequences[key] = t3
+        for name in ("delete v1", "create v2", "create v1"):
+            post(client, auth, events[name])
+    process_backlog(processor, 4)
+    for key, t3 in sequences.items():
+        assert_version_case(db, key, versioned, t3)
