@@ -224,3 +224,20 @@ def test_reconcile_reports_a_transient_error_and_fix_retries_it(
     after = run(settings, buckets, "reconcile", "--bucket", buckets.raw, "--json")
     assert after.returncode == 0
     assert json.loads(after.stdout)["drift"] == []
+
+
+def test_an_exhausted_time_budget_is_transient_and_retried(
+    settings, pool, client, auth, s3_client, buckets, db
+):
+    put(s3_client, buckets.raw, "slow.csv", b"id\n" + b"1\n" * 1000)
+    post(client, auth, created(s3_client, buckets.raw, "slow.csv"))
+    hurried = dataclasses.replace(settings, inspect_timeout_seconds=1e-9)
+    Processor(hurried, pool, ObjectStore(make_client(settings.s3))).drain()
+    (error,) = rows(db)
+    assert error["estado"] == "error"
+    assert error["reason"].startswith("inspection timed out after")
+    assert error["details"]["transient"] is True
+    done = run(settings, buckets, "rescan", "--bucket", buckets.raw)
+    assert "retried: 1" in done.stdout
+    old, new = rows(db)
+    assert (old["is_current"], new["is_current"], new["num_registros"]) == (False, True, 1000)
