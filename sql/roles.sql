@@ -5,7 +5,8 @@
 --                      (the migration Job) connects as it. CREATE on the schema, no more.
 --   notifier_app       the receiver, workers and reconcile: SELECT, INSERT, UPDATE on
 --                      notifier's tables, DELETE only on dead_letters (purge), USAGE on
---                      the sequences; no DDL, and only SELECT on schema_migrations.
+--                      the sequences; no DDL, and only SELECT on schema_migrations
+--                      and the live_objects view.
 --
 -- Run it as a superuser (or a role with CREATEROLE that can grant on the schema),
 -- connected to the audit database, before the first migration and again after each
@@ -62,7 +63,7 @@ GRANT USAGE ON SCHEMA public TO notifier_app;
 REVOKE CREATE ON SCHEMA public FROM notifier_app;
 
 -- 3. Tables the migrator creates from now on: row access for the application.
---    (DELETE on dead_letters, and schema_migrations being read-only, are set per
+--    (DELETE on dead_letters, and schema_migrations and live_objects being read-only, are set per
 --    table in step 4 once those tables exist.)
 ALTER DEFAULT PRIVILEGES FOR ROLE notifier_migrator IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE ON TABLES TO notifier_app;
@@ -78,7 +79,7 @@ DECLARE
 BEGIN
     FOREACH table_name IN ARRAY ARRAY[
         'intake_events', 'dead_letters', 'ingestion_events', 'transformation_events',
-        'training_events', 'evaluation_events', 'schema_migrations'
+        'training_events', 'evaluation_events', 'schema_migrations', 'live_objects'
     ] LOOP
         IF to_regclass(format('public.%I', table_name)) IS NULL THEN
             CONTINUE;
@@ -93,7 +94,7 @@ BEGIN
         END IF;
 
         EXECUTE format('REVOKE ALL ON TABLE public.%I FROM notifier_app', table_name);
-        IF table_name = 'schema_migrations' THEN
+        IF table_name IN ('schema_migrations', 'live_objects') THEN
             EXECUTE format('GRANT SELECT ON TABLE public.%I TO notifier_app', table_name);
         ELSIF table_name = 'dead_letters' THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.%I TO notifier_app',

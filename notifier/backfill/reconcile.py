@@ -8,17 +8,16 @@ about the order in which a store lists keys.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from notifier import audit
+from notifier.audit.removals import RECONCILE_REMOVAL_NAME
 from notifier.db import query
+from notifier.intake.model import EventKind, ObjectEvent, Origin
 from notifier.intake.store import database_errors
 from notifier.phases import Phase
 from notifier.storage import ObjectStore
@@ -32,7 +31,9 @@ class DriftKind(StrEnum):
     GONE = "gone"
     """An audit row says the object exists, but the bucket no longer has it."""
     CHANGED = "changed"
-    """The object's etag differs from the newest audit row's: a version went unaudited."""
+    """The object's etag differs from its current audit row's: a version went unaudited."""
+    ERROR = "error"
+    """The current audit row is an error with a transient cause: worth inspecting again."""
 
 
 @dataclass(frozen=True)
@@ -53,29 +54,34 @@ class Reconciler:
         self._store = store
 
     def find(self, bucket: str, phase: Phase, prefix: str = "") -> list[Drift]:
-        """Drift between one bucket and its phase table."""
-        statement = sql.SQL(query("listing_drift")).format(table=sql.Identifier(phase.value))
+        """Drift between one bucket's listing and the current objects of ``live_objects``."""
         with database_errors(), self._pool.connection() as conn, conn.transaction():
             conn.execute(query("create_listing"))
             with conn.cursor().copy(query("copy_listing")) as copy:
                 for listed in self._store.list(bucket, prefix or None):
                     copy.write_row((listed.key, listed.etag))
-            rows = conn.execute(statement, {"bucket": bucket, "prefix": prefix}).fetchall()
+            rows = conn.execute(
+                query("listing_drift"),
+                {"phase": phase.short_name, "bucket": bucket, "prefix": prefix},
+            ).fetchall()
         return [Drift(DriftKind(kind), bucket, key, obj, aud) for kind, key, obj, aud in rows]
 
-    def mark_gone(self, drifts: Sequence[Drift], phase: Phase) -> int:
-        """Record that these objects were deleted; the rows themselves are kept."""
-        now = datetime.now(UTC)
-        marked = 0
-        with database_errors(), self._pool.connection() as conn, conn.transaction():
-            for drift in drifts:
-                marked += audit.mark_deleted(
-                    conn,
-                    phase,
-                    bucket=drift.bucket,
-                    key=drift.key,
-                    version_id=None,
-                    deleted_at=now,
-                )
-        logger.info("marked %d audit row(s) of removed objects", marked)
-        return marked
+
+def gone_event(bucket: str, key: str, moment: datetime | None = None) -> ObjectEvent:
+    """The removal recorded for an object reconcile found gone from its bucket.
+
+    It goes through intake and the workers like any removal, so the key's state stays
+    derived from its events (notifier.audit.versions); its effect is
+    notifier.audit.removals.RECONCILE_REMOVAL_NAME's.
+    """
+    when = moment or datetime.now(UTC)
+    return ObjectEvent(
+        sender="reconcile",
+        event_name=RECONCILE_REMOVAL_NAME,
+        kind=EventKind.REMOVED,
+        bucket=bucket,
+        key=key,
+        event_time=when,
+        payload={"key": key, "reconciled_at": when.isoformat()},
+        origin=Origin.RESCAN,
+    )

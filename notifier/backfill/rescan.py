@@ -43,6 +43,8 @@ class RescanTally:
     listed: int = 0
     new: int = 0
     already_audited: int = 0
+    retried: int = 0
+    """Objects whose current row was an error with a transient cause, inspected again."""
     outside_window: int = 0
     processed: int = 0
     event_ids: list[int] = field(default_factory=list)
@@ -53,6 +55,7 @@ class RescanSummary:
     listed: int
     new: int
     already_audited: int
+    retried: int
     outside_window: int
     ok: int
     skipped: int
@@ -61,8 +64,13 @@ class RescanSummary:
     """New events not finished yet: their object was unreachable and they will be retried."""
 
 
-def rescan_event(bucket: str, listed: ListedObject) -> ObjectEvent:
-    """The event a notification would have carried for this object."""
+def rescan_event(bucket: str, listed: ListedObject, retry_of: int | None = None) -> ObjectEvent:
+    """The event a notification would have carried for this object.
+
+    ``retry_of`` is the intake event whose row is an error with a transient cause: the
+    new event inspects the object again (a sequencer of ``retry:<id>`` makes it a new
+    event, not a duplicate of the first), and its row supersedes the error's.
+    """
     return ObjectEvent(
         sender="rescan",
         event_name=RESCAN_EVENT_NAME,
@@ -80,6 +88,7 @@ def rescan_event(bucket: str, listed: ListedObject) -> ObjectEvent:
         etag=listed.etag,
         version_id=listed.version_id,
         size=listed.size,
+        sequencer=None if retry_of is None else f"retry:{retry_of}",
         origin=Origin.RESCAN,
     )
 
@@ -116,14 +125,18 @@ class Rescanner:
             tally.listed += len(chunk)
             in_window = [o for o in chunk if since is None or o.last_modified >= since]
             tally.outside_window += len(chunk) - len(in_window)
-            known = self._known_versions(bucket, [o.key for o in in_window])
+            keys = [o.key for o in in_window]
+            known = self._known_versions(bucket, keys)
+            retryable = self.retryable_errors(bucket, keys)
             fresh = [o for o in in_window if (o.key, o.etag) not in known]
-            tally.already_audited += len(in_window) - len(fresh)
+            retry = [o for o in in_window if (o.key, o.etag) in retryable]
+            tally.already_audited += len(in_window) - len(fresh) - len(retry)
             tally.new += len(fresh)
-            if fresh and not dry_run:
-                result = store_events(
-                    self._pool, [rescan_event(bucket, o) for o in fresh], self._phase_of
-                )
+            tally.retried += len(retry)
+            events = [rescan_event(bucket, o) for o in fresh]
+            events += [rescan_event(bucket, o, retryable[(o.key, o.etag)]) for o in retry]
+            if events and not dry_run:
+                result = store_events(self._pool, events, self._phase_of)
                 tally.event_ids.extend(result.stored_ids)
             if on_batch is not None:
                 on_batch(tally)
@@ -139,12 +152,27 @@ class Rescanner:
             listed=tally.listed,
             new=tally.new,
             already_audited=tally.already_audited,
+            retried=tally.retried,
             outside_window=tally.outside_window,
             ok=outcomes["ok"],
             skipped=outcomes["skipped"],
             errors=outcomes["error"],
             pending=outcomes["pending"],
         )
+
+    def retryable_errors(
+        self, bucket: str, keys: Sequence[str]
+    ) -> dict[tuple[str, str | None], int]:
+        """``{(key, etag): intake event id}`` of current rows that are transient errors."""
+        phase = self._phase_of(bucket)
+        if not keys or phase is None:
+            return {}
+        with database_errors(), self._pool.connection() as conn:
+            rows = conn.execute(
+                query("retryable_errors"),
+                {"phase": phase.short_name, "bucket": bucket, "keys": list(keys)},
+            ).fetchall()
+        return {(key, etag): event_id for key, etag, event_id in rows}
 
     def _known_versions(self, bucket: str, keys: Sequence[str]) -> set[tuple[str, str | None]]:
         if not keys:

@@ -13,7 +13,7 @@ import click
 
 from notifier.app import Runtime
 from notifier.backfill.dead_letters import list_dead_letters, purge_dead_letters, retry_dead_letters
-from notifier.backfill.reconcile import Drift, DriftKind, Reconciler
+from notifier.backfill.reconcile import Drift, DriftKind, Reconciler, gone_event
 from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog, rescan_event
 from notifier.cli.exits import EXIT_FINDINGS, EXIT_UNAVAILABLE
 from notifier.cli.progress import Progress
@@ -242,12 +242,13 @@ def _reconcile(
     concurrency: int,
 ) -> int:
     reconciler = Reconciler(runtime.pool, runtime.store)
+    rescanner = Rescanner(runtime.pool, runtime.store, runtime.settings.phase_of)
     found: list[Drift] = []
     for bucket, phase in target_buckets(runtime.settings, buckets):
         drifts = reconciler.find(bucket, phase, prefix)
         found.extend(drifts)
         if fix and drifts:
-            _repair(runtime, reconciler, bucket, phase, drifts)
+            _repair(runtime, rescanner, bucket, drifts)
     if fix and found:
         process_backlog(runtime.processor(), concurrency)
     if as_json:
@@ -257,13 +258,12 @@ def _reconcile(
     return EXIT_FINDINGS if found and not fix else 0
 
 
-def _repair(
-    runtime: Runtime, reconciler: Reconciler, bucket: str, phase: Phase, drifts: list[Drift]
-) -> None:
-    gone = [d for d in drifts if d.kind is DriftKind.GONE]
-    if gone:
-        reconciler.mark_gone(gone, phase)
-    events = []
+def _repair(runtime: Runtime, rescanner: Rescanner, bucket: str, drifts: list[Drift]) -> None:
+    """Store the events that fix the drift; the workers then record them as any other."""
+    events = [gone_event(bucket, d.key) for d in drifts if d.kind is DriftKind.GONE]
+    errors = rescanner.retryable_errors(
+        bucket, [d.key for d in drifts if d.kind is DriftKind.ERROR]
+    )
     for drift in drifts:
         if drift.kind is DriftKind.GONE:
             continue
@@ -278,7 +278,8 @@ def _repair(
             last_modified=info.last_modified,
             version_id=info.version_id,
         )
-        events.append(rescan_event(bucket, listed))
+        retry_of = errors.get((drift.key, info.etag)) if drift.kind is DriftKind.ERROR else None
+        events.append(rescan_event(bucket, listed, retry_of))
     if events:
         store_events(runtime.pool, events, runtime.settings.phase_of)
 

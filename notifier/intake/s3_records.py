@@ -28,7 +28,20 @@ CREATED_EVENTS = frozenset(
 """Events that make a new object version worth auditing. Tagging, retention and legal
 hold are also ``ObjectCreated:*`` in MinIO, but they change no content."""
 
-REMOVED_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:", "LifecycleDelMarkerExpiration:")
+REMOVED_PREFIXES = (
+    "ObjectRemoved:",
+    "LifecycleExpiration:",
+    "LifecycleDelMarkerExpiration:",
+    # Ceph RGW's lifecycle expiry (its extension of the S3 names); not ...:Transition:*.
+    "ObjectLifecycle:Expiration:",
+)
+"""Removals; MinIO's ``ObjectRemoved:NoOP`` is one too, stored and recorded as removing
+nothing. What each one removes is notifier.audit.removals' registry."""
+
+NOT_REMOVED_EVENTS = frozenset(
+    {"ObjectLifecycle:Expiration:AbortMultipartUpload", "ObjectRemoved:AbortMultipartUpload"}
+)
+"""Removals of something that is not an object version (an unfinished upload)."""
 
 USER_METADATA_PREFIX = "x-amz-meta-"
 
@@ -41,7 +54,7 @@ def event_kind(event_name: str) -> EventKind | None:
     name = event_name.removeprefix("s3:")
     if name in CREATED_EVENTS:
         return EventKind.CREATED
-    if name.startswith(REMOVED_PREFIXES):
+    if name.startswith(REMOVED_PREFIXES) and name not in NOT_REMOVED_EVENTS:
         return EventKind.REMOVED
     return None
 

@@ -7,6 +7,7 @@ only while the claim is still this worker's.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier import audit
+from notifier.audit.storable import storable_text
 from notifier.config import Settings
 from notifier.db import query
 from notifier.errors import TransientError
@@ -133,7 +135,7 @@ class Processor:
 
     def _record_creation(self, claimed: ClaimedEvent, phase: Phase) -> None:
         try:
-            inspection = self._inspect(claimed, phase)
+            inspection, stat_size = self._inspect(claimed, phase)
         except Exception as exc:
             # Transient by nature (store or network), or a bug: both deserve a retry,
             # and a limit, after which the row says what went wrong.
@@ -144,20 +146,34 @@ class Processor:
                 return
             GIVE_UPS.inc()
             inspection = Inspection.error(None, f"gave up after {claimed.attempts} attempts: {exc}")
+        else:
+            if claimed.size_bytes is None and stat_size is not None:
+                # MinIO omits 'size' for a zero-byte object; the store's stat knows it.
+                claimed = dataclasses.replace(claimed, size_bytes=stat_size)
         self._write_row(claimed, phase, inspection)
 
     def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
         GIVE_UPS.inc()
-        reason = f"gave up after {claimed.attempts - 1} attempts: {why}"
+        with self._pool.connection() as conn:
+            cause = audit.last_failure(conn, claimed.id)
+        reason = f"gave up after {claimed.attempts - 1} attempts: {cause or why}"
         if phase is None or claimed.event_kind == EventKind.REMOVED:
             self._finish_without_row(claimed, reason)
         else:
             self._write_row(claimed, phase, Inspection.error(None, reason))
 
     def _write_row(self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            audit.insert_row(conn, phase, claimed.provenance(), inspection)
-            self._finish(conn, claimed, note=None)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                audit.insert_row(conn, phase, claimed.provenance(), inspection)
+                self._finish(conn, claimed, note=None)
+        except audit.UnstorableRow as exc:
+            # Never a retry: the same row would be refused again. An error row, now.
+            logger.warning("audit row refused: %s", exc, extra=claimed.log_fields())
+            inspection = audit.unstorable(inspection, exc)
+            with self._pool.connection() as conn, conn.transaction():
+                audit.insert_row(conn, phase, claimed.provenance(), inspection)
+                self._finish(conn, claimed, note=None)
         AUDIT_ROWS.labels(phase.short_name, inspection.estado).inc()
         logger.info(
             "audited %s: %s rows=%s",
@@ -167,40 +183,45 @@ class Processor:
             extra={"action": "audit", **claimed.log_fields(), "reason": inspection.reason},
         )
 
-    def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> Inspection:
+    def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> tuple[Inspection, int | None]:
+        """The verdict, and the object's size from the store when it is this version's."""
         try:
             info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
         except ObjectMissing:
-            return Inspection.skipped(None, "object was removed before it could be inspected")
+            return Inspection.skipped(None, "object was removed before it could be inspected"), None
         except ObjectUnreadable as exc:
-            return Inspection.error(None, str(exc))
+            return Inspection.error(None, str(exc)), None
         if claimed.etag and info.etag and claimed.etag != info.etag and not claimed.version_id:
             # Without versioning the bytes of this upload are gone; the overwrite that
             # replaced them has an event of its own and gets its own row.
-            return Inspection.skipped(None, "object was overwritten before it could be inspected")
+            overwritten = "object was overwritten before it could be inspected"
+            return Inspection.skipped(None, overwritten), None
         source = self._store.source(claimed.bucket, claimed.object_key, info)
         try:
-            return inspect_object(phase, source, self._limits, self._settings.path_templates)
+            return (
+                inspect_object(phase, source, self._limits, self._settings.path_templates),
+                info.size,
+            )
         except ObjectMissing:
-            return Inspection.skipped(None, "object was removed while it was being inspected")
+            return Inspection.skipped(None, "object was removed while it was being inspected"), None
         except ObjectUnreadable as exc:
-            return Inspection.error(None, str(exc))
+            return Inspection.error(None, str(exc)), info.size
 
     def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
-        exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
         with self._pool.connection() as conn, conn.transaction():
-            marked = audit.mark_deleted(
+            outcome = audit.record_removal(
                 conn,
                 phase,
                 bucket=claimed.bucket,
                 key=claimed.object_key,
-                version_id=exact_version,
-                deleted_at=claimed.event_time,
+                event_name=claimed.event_name,
+                version_id=claimed.version_id,
+                intake_event_id=claimed.id,
             )
-            self._finish(conn, claimed, note=f"marked {marked} audit row(s) deleted")
+            self._finish(conn, claimed, note=outcome.note)
         logger.info(
-            "removal recorded on %s row(s)",
-            marked,
+            "removal recorded: %s",
+            outcome.note,
             extra={"action": "delete", **claimed.log_fields()},
         )
 
@@ -228,7 +249,7 @@ class Processor:
                     "id": claimed.id,
                     "attempts": claimed.attempts,
                     "delay_seconds": delay,
-                    "note": f"attempt {claimed.attempts} failed: {reason}",
+                    "note": storable_text(f"attempt {claimed.attempts} failed: {reason}"),
                 },
             )
         logger.warning(

@@ -56,31 +56,38 @@ INSERT INTO evaluation_events (
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 
--- name: mark_deleted
--- {table} is a phase table from notifier.phases.Phase, composed with sql.Identifier.
--- Rows of versions created up to the removal are marked; history is never deleted.
-UPDATE {table} AS audit
-SET deleted_at = %(deleted_at)s
-FROM intake_events AS created
-WHERE audit.intake_event_id = created.id
-  AND audit.bucket = %(bucket)s
-  AND audit.object_key = %(object_key)s
-  AND audit.deleted_at IS NULL
-  AND created.event_time <= %(deleted_at)s
-  AND (%(version_id)s::text IS NULL OR audit.version_id = %(version_id)s)
+-- name: lock_object
+-- One key's events are applied one transaction at a time (notifier.audit.refresh_object).
+SELECT pg_advisory_xact_lock(hashtextextended(%(bucket)s || '/' || %(object_key)s, 8))
 
--- name: apply_recorded_removal
--- {table} is a phase table (sql.Identifier). Events arrive out of order: when the
--- removal of an object was recorded before its creation, the new row starts deleted.
+-- name: object_rows
+-- {table} is a phase table (sql.Identifier): every audit row of one key, with the
+-- time and sequencer of the event that created it.
+SELECT audit.id, audit.version_id, audit.etag, created.event_time, created.sequencer,
+       audit.intake_event_id, audit.estado, audit.reason
+FROM {table} AS audit
+JOIN intake_events AS created ON created.id = audit.intake_event_id
+WHERE audit.bucket = %(bucket)s AND audit.object_key = %(object_key)s
+
+-- name: object_removals
+-- The removals of one key already recorded, and the one being recorded now.
+SELECT id, event_name, version_id, event_time, sequencer
+FROM intake_events
+WHERE bucket = %(bucket)s AND object_key = %(object_key)s AND event_kind = 'removed'
+  AND (status = 'done' OR id = %(removal_id)s)
+
+-- name: set_object_states
+-- {table} is a phase table (sql.Identifier). Writes only what changed.
 UPDATE {table} AS audit
-SET deleted_at = removal.event_time
-FROM (
-    SELECT min(event_time) AS event_time FROM intake_events
-    WHERE event_kind = 'removed' AND status = 'done'
-      AND bucket = %(bucket)s AND object_key = %(object_key)s
-      AND event_time >= %(event_time)s
-) AS removal
-WHERE audit.intake_event_id = %(intake_event_id)s AND removal.event_time IS NOT NULL
+SET deleted_at = state.deleted_at, is_current = state.is_current
+FROM unnest(%(ids)s::bigint[], %(deleted_at)s::timestamptz[], %(is_current)s::boolean[])
+     AS state (id, deleted_at, is_current)
+WHERE audit.id = state.id
+  AND (audit.deleted_at IS DISTINCT FROM state.deleted_at
+       OR audit.is_current IS DISTINCT FROM state.is_current)
+
+-- name: event_note
+SELECT note FROM intake_events WHERE id = %(id)s
 
 -- name: event_outcomes
 -- How the given events ended: their status, and the estado of their audit row.

@@ -15,15 +15,20 @@ CREATE TEMPORARY TABLE listing (object_key text PRIMARY KEY, etag text) ON COMMI
 -- name: copy_listing
 COPY listing (object_key, etag) FROM STDIN
 
+-- name: retryable_errors
+-- Current rows of these keys that are errors with a transient cause (worth a retry).
+SELECT object_key, etag, intake_event_id FROM live_objects
+WHERE phase = %(phase)s AND bucket = %(bucket)s AND object_key = ANY(%(keys)s)
+  AND is_current AND transient_error
+
 -- name: listing_drift
--- {table} is a phase table (sql.Identifier). Compares the listing copied into the
--- temporary table with the newest audit row of each key; objects whose event is
--- still waiting for a worker are not drift.
-WITH latest AS (
-    SELECT DISTINCT ON (object_key) object_key, etag, deleted_at
-    FROM {table}
-    WHERE bucket = %(bucket)s AND starts_with(object_key, %(prefix)s)
-    ORDER BY object_key, id DESC
+-- Compares the listing copied into the temporary table with the current object of
+-- each key (live_objects); objects whose event is still waiting for a worker are not
+-- drift. 'error': the current row is an error with a transient cause.
+WITH current_rows AS (
+    SELECT object_key, etag, transient_error FROM live_objects
+    WHERE phase = %(phase)s AND bucket = %(bucket)s AND is_current
+      AND starts_with(object_key, %(prefix)s)
 ),
 in_flight AS (
     SELECT DISTINCT object_key, etag FROM intake_events
@@ -32,19 +37,19 @@ in_flight AS (
 )
 SELECT CASE
          WHEN listing.object_key IS NULL THEN 'gone'
-         WHEN latest.object_key IS NULL OR latest.deleted_at IS NOT NULL THEN 'missing'
-         ELSE 'changed'
+         WHEN current_rows.object_key IS NULL THEN 'missing'
+         WHEN current_rows.etag IS DISTINCT FROM listing.etag THEN 'changed'
+         ELSE 'error'
        END AS kind,
-       coalesce(listing.object_key, latest.object_key) AS object_key,
+       coalesce(listing.object_key, current_rows.object_key) AS object_key,
        listing.etag AS object_etag,
-       latest.etag AS audited_etag
+       current_rows.etag AS audited_etag
 FROM listing
-FULL JOIN latest ON latest.object_key = listing.object_key
-WHERE (listing.object_key IS NULL AND latest.deleted_at IS NULL)
-   OR (listing.object_key IS NOT NULL
-       AND (latest.object_key IS NULL
-            OR latest.deleted_at IS NOT NULL
-            OR latest.etag IS DISTINCT FROM listing.etag)
+FULL JOIN current_rows ON current_rows.object_key = listing.object_key
+WHERE listing.object_key IS NULL
+   OR ((current_rows.object_key IS NULL
+        OR current_rows.etag IS DISTINCT FROM listing.etag
+        OR current_rows.transient_error)
        AND NOT EXISTS (SELECT 1 FROM in_flight
                        WHERE in_flight.object_key = listing.object_key
                          AND in_flight.etag IS NOT DISTINCT FROM listing.etag))

@@ -21,11 +21,12 @@ LEFT JOIN LATERAL (
 ORDER BY phases.position
 
 -- name: dashboard_records_per_day
--- Records and rows per phase per day (UTC) over objects not deleted, for the chart.
+-- Records and rows per phase per day (UTC) over current objects (an overwritten or
+-- deleted object no longer counts), for the chart.
 SELECT (date_trunc('day', event_time AT TIME ZONE 'UTC'))::date AS day, phase,
        coalesce(sum(num_registros), 0)::bigint AS records, count(*) AS objects
 FROM audit_rows
-WHERE event_time >= now() - make_interval(days => %(days)s) AND deleted_at IS NULL
+WHERE event_time >= now() - make_interval(days => %(days)s) AND is_current
 GROUP BY 1, 2
 ORDER BY 1, 2
 

@@ -136,6 +136,7 @@ def test_the_app_reads_and_writes_rows_but_never_deletes_audit_rows(migrated: st
             "DELETE",
         }
         assert table_privileges(admin, "notifier_app", "schema_migrations") == {"SELECT"}
+        assert table_privileges(admin, "notifier_app", "live_objects") == {"SELECT"}
         sequences = admin.execute(
             "SELECT c.relname, has_sequence_privilege('notifier_app', c.oid, 'USAGE')"
             " FROM pg_class c WHERE c.relkind = 'S'"
