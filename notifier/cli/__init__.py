@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from notifier.app import Runtime
 from notifier.cli.backfill import register as register_backfill_commands
+from notifier.cli.report import register as register_report_commands
 from notifier.config import ENVIRONMENT, Settings, database_url_from_env
 from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.errors import ConfigError
@@ -48,6 +49,7 @@ def load_runtime() -> Runtime:
 
 
 register_backfill_commands(main, load_runtime)
+register_report_commands(main)
 
 
 @main.group()

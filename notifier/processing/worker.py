@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from notifier import audit
+from notifier import analysis, audit
 from notifier.config import Settings
 from notifier.db import query
 from notifier.errors import TransientError
@@ -155,6 +155,7 @@ class Processor:
         with self._pool.connection() as conn, conn.transaction():
             audit.insert_row(conn, phase, claimed.provenance(), inspection)
             self._finish(conn, claimed, note=None)
+        analysis.on_row_written(self._pool, self._settings.analysis, phase, claimed.id)
         logger.info(
             "audited %s: %s rows=%s",
             phase.value,
