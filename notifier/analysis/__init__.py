@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from psycopg.errors import LockNotAvailable
 from psycopg_pool import ConnectionPool
 
 from notifier.analysis.engine import Summary, analyze, analyze_written, refresh
@@ -30,6 +31,11 @@ def on_row_written(
     try:
         with pool.connection() as conn:
             analyze_written(conn, settings, phase.short_name, intake_event_id, datetime.now(UTC))
+    except LockNotAvailable:
+        logger.info(
+            "another analysis is running; this row is left to the next refresh",
+            extra={"action": "analysis", "event_id": intake_event_id},
+        )
     except Exception:
         logger.exception(
             "analysis of a written row failed; `notifier analyze` will redo it",

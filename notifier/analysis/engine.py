@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import class_row
@@ -24,6 +24,9 @@ from notifier.analysis.model import AuditRow, Finding
 from notifier.analysis.rules import ROW_RULES, RuleContext, freshness
 from notifier.config import AnalysisSettings
 from notifier.db import query
+
+MAX_CATCH_UP: Final = 10_000
+"""Unanalysed rows one ``refresh`` analyses; more are left to the next, or to ``analyze``."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,14 @@ def analyze_written(
     intake_event_id: int,
     now: datetime,
 ) -> list[Finding]:
-    """The incremental path: the row a worker just wrote for ``intake_event_id``."""
+    """The incremental path: the row a worker just wrote for ``intake_event_id``.
+
+    Waits at most HOOK_LOCK_TIMEOUT for another analysis (a long ``analyze``) to end;
+    raises ``psycopg.errors.LockNotAvailable`` then, and the row is left to the next
+    ``refresh`` (which catches up unanalysed rows) or ``analyze``.
+    """
     with conn.transaction():
+        conn.execute(query("analysis_hook_lock_timeout"))
         lock(conn)
         cursor = conn.cursor(row_factory=class_row(AuditRow))
         row = cursor.execute(
@@ -105,11 +114,20 @@ def analyze(
 
 
 def refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings, now: datetime) -> int:
-    """Re-judge what depends on the clock; returns how many datasets are late."""
+    """Re-judge what depends on the clock; returns how many datasets are late.
+
+    First analyses rows no worker analysed (their hook gave way to a long ``analyze``,
+    or they predate this feature), oldest first, at most MAX_CATCH_UP of them.
+    """
     with conn.transaction():
         lock(conn)
-        _refresh_runs(conn, settings, now, now)
-        return _freshness(RuleContext(conn, settings, now))
+        ctx = RuleContext(conn, settings, now)
+        cursor = conn.cursor(row_factory=class_row(AuditRow))
+        pending = cursor.execute(query("unanalysed_rows"), {"limit": MAX_CATCH_UP}).fetchall()
+        for row in pending:
+            analyze_row(ctx, row)
+        _refresh_runs(conn, settings, min((r.event_time for r in pending), default=now), now)
+        return _freshness(ctx)
 
 
 def _refresh_runs(

@@ -5,6 +5,20 @@
 -- One analysis at a time (workers' per-row hook, `notifier analyze`, `report`).
 SELECT pg_advisory_xact_lock(1852796009)
 
+-- name: analysis_hook_lock_timeout
+-- A worker's per-row analysis gives way rather than wait behind a long `analyze`.
+SET LOCAL lock_timeout = '2s'
+
+-- name: unanalysed_rows
+SELECT r.phase, r.phase_table, r.row_id, r.event_time, r.uri, r.bucket, r.object_key,
+       r.num_registros, r.estado, r.reason, r.details, r.run_id, r.modelo_nombre,
+       r.nombre_dataset, r.deleted_at, r.is_current, r.intake_event_id
+FROM phase_rows AS r
+WHERE NOT EXISTS (SELECT 1 FROM run_members AS m WHERE m.phase = r.phase AND m.row_id = r.row_id)
+ORDER BY r.event_time, array_position(
+    ARRAY['ingestion', 'transformation', 'training', 'evaluation'], r.phase), r.row_id
+LIMIT %(limit)s
+
 -- name: analysis_row
 SELECT phase, phase_table, row_id, event_time, uri, bucket, object_key, num_registros,
        estado, reason, details, run_id, modelo_nombre, nombre_dataset, deleted_at,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from notifier.analysis import text
 from notifier.analysis.model import AuditRow, Finding
@@ -78,7 +78,7 @@ def regressions(
         direction = metric_direction(name)
         if direction is None or not _is_number(value) or not _is_number(before):
             continue
-        now, then = float(value), float(before)  # type: ignore[arg-type]
+        now, then = float(value), float(before)
         bounded = 0.0 <= now <= 1.0 and 0.0 <= then <= 1.0
         allowed = tolerance if bounded else tolerance * abs(then)
         worse = then - now if direction == "higher" else now - then
@@ -87,7 +87,7 @@ def regressions(
     return found
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
