@@ -89,6 +89,11 @@ CREATE TABLE IF NOT EXISTS anomalies (
 CREATE INDEX IF NOT EXISTS anomalies_row ON anomalies (phase, row_id);
 CREATE INDEX IF NOT EXISTS anomalies_open ON anomalies (observed_at) WHERE resolved_at IS NULL;
 
+-- Declared references may be bare keys (no bucket): find them without a scan.
+CREATE INDEX IF NOT EXISTS ingestion_events_key ON ingestion_events (object_key);
+CREATE INDEX IF NOT EXISTS transformation_events_key ON transformation_events (object_key);
+CREATE INDEX IF NOT EXISTS training_events_key ON training_events (object_key);
+
 -- The four phase tables as one relation, for analysis and the views below.
 CREATE OR REPLACE VIEW phase_rows AS
 SELECT 'ingestion'::text AS phase, 'ingestion_events'::text AS phase_table, id AS row_id,

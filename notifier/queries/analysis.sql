@@ -96,9 +96,10 @@ SET pipeline_run_id = excluded.pipeline_run_id, dataset = excluded.dataset,
 -- preceding window produced (the expected ones).
 SELECT min(m.event_time), max(m.event_time),
        array_agg(DISTINCT m.phase),
-       (SELECT array_agg(DISTINCT o.phase) FROM run_members AS o
-        WHERE o.event_time < min(m.event_time)
-          AND o.event_time >= min(m.event_time) - make_interval(days => %(window_days)s)),
+       (SELECT array_agg(DISTINCT x.phase)
+        FROM pipeline_runs AS o, unnest(o.phases) AS x (phase)
+        WHERE o.id <> %(id)s AND o.started_at < min(m.event_time)
+          AND o.started_at >= min(m.event_time) - make_interval(days => %(window_days)s)),
        count(*) FILTER (WHERE r.estado = 'error'),
        (SELECT coalesce(array_agg(a.rule ORDER BY a.observed_at, a.id), '{}')
         FROM anomalies AS a
@@ -240,11 +241,11 @@ ORDER BY m.event_time DESC, m.row_id DESC
 LIMIT 1
 
 -- name: dataset_arrivals
--- Each (phase, dataset)'s arrival times in the window.
+-- Each (phase, dataset)'s arrival times in the window; dataset NULL: the whole phase's.
 SELECT phase, dataset, array_agg(event_time ORDER BY event_time)
 FROM run_members
 WHERE event_time >= %(since)s AND event_time <= %(until)s
-GROUP BY phase, dataset
+GROUP BY GROUPING SETS ((phase, dataset), (phase))
 
 -- name: upsert_anomaly
 INSERT INTO anomalies (fingerprint, rule, phase, row_id, dataset, pipeline_run_id, severity,

@@ -219,3 +219,15 @@ def test_a_failed_row_fails_its_run(db):
         ("error", "not a Parquet file"),
         ("run", "run 1 failed: 1 failed row(s) (ingestion, transformation)"),
     ]
+
+
+def test_a_phase_whose_datasets_change_name_every_run_is_judged_as_a_phase(db):
+    for day, name in enumerate(["alpha", "bravo", "charlie", "delta", "echo"]):
+        write(db, "training", f"{name}/model.onnx", T0 + timedelta(days=day))
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=5)) == 0
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=6)) == 1
+    ((dataset, reason),) = db.execute(
+        "SELECT dataset, reason FROM anomalies WHERE resolved_at IS NULL"
+    ).fetchall()
+    assert dataset is None
+    assert reason.startswith("training is 24 h late: nothing since 2026-11-05 02:00 UTC (48 h ago)")

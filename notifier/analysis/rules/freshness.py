@@ -65,10 +65,12 @@ def lateness(last: datetime, now: datetime, cadence: Cadence, factor: float) -> 
     return Lateness(silent, silent - cadence.interval, cadence)
 
 
-def describe(phase: str, dataset: str, last: datetime, late: Lateness, factor: float) -> str:
-    """``ingestion of raw/flows is 30 h late: nothing since ...; it usually arrives every 24 h``."""
+def describe(phase: str, dataset: str | None, last: datetime, late: Lateness, factor: float) -> str:
+    """``ingestion of raw/flows is 30 h late: nothing since ...; it usually arrives every 24 h``
+    (``training is 30 h late: ...`` for a whole phase)."""
+    subject = f"{phase} of {dataset}" if dataset else phase
     return (
-        f"{phase} of {dataset} is {text.duration(late.late_by)} late: nothing since "
+        f"{subject} is {text.duration(late.late_by)} late: nothing since "
         f"{text.moment(last)} ({text.duration(late.silent)} ago); it usually arrives every "
         f"{text.duration(late.cadence.interval)} (median of {late.cadence.intervals} "
         f"intervals; late after {factor:g} x)"
@@ -76,37 +78,46 @@ def describe(phase: str, dataset: str, last: datetime, late: Lateness, factor: f
 
 
 def evaluate_all(ctx: RuleContext) -> list[Finding]:
-    """One finding per late (phase, dataset) with enough history in the window."""
+    """One finding per late (phase, dataset) with enough history in the window.
+
+    A whole phase is judged too, and reported only when none of its datasets is: it
+    catches phases whose datasets change name every run (too little history each).
+    """
     settings = ctx.settings
-    gap = timedelta(minutes=settings.run_gap_minutes)
-    findings = []
-    rows = ctx.conn.execute(
-        query("dataset_arrivals"),
-        {"since": ctx.now - timedelta(days=settings.window_days), "until": ctx.now},
+    window = {"since": ctx.now - timedelta(days=settings.window_days), "until": ctx.now}
+    by_dataset: list[Finding] = []
+    by_phase: list[Finding] = []
+    for phase, dataset, arrivals in ctx.conn.execute(query("dataset_arrivals"), window):
+        finding = _judge(ctx, phase, dataset, arrivals)
+        if finding is not None:
+            (by_phase if dataset is None else by_dataset).append(finding)
+    late_phases = {f.phase for f in by_dataset}
+    return by_dataset + [f for f in by_phase if f.phase not in late_phases]
+
+
+def _judge(
+    ctx: RuleContext, phase: str, dataset: str | None, arrivals: Sequence[datetime]
+) -> Finding | None:
+    settings = ctx.settings
+    cadence = learn_cadence(arrivals, timedelta(minutes=settings.run_gap_minutes))
+    if cadence is None or cadence.intervals < settings.freshness_min_history:
+        return None
+    last = max(arrivals)
+    late = lateness(last, ctx.now, cadence, settings.freshness_factor)
+    if late is None:
+        return None
+    return Finding(
+        rule=NAME,
+        phase=phase,
+        subject=f"{phase}:{dataset or '*'}:{last.isoformat()}",
+        severity="warning",
+        reason=describe(phase, dataset, last, late, settings.freshness_factor),
+        observed_at=last + cadence.interval * settings.freshness_factor,
+        dataset=dataset,
+        score=late.silent / cadence.interval,
+        details={
+            "last_arrival": last.isoformat(),
+            "cadence_seconds": cadence.interval.total_seconds(),
+            "intervals": cadence.intervals,
+        },
     )
-    for phase, dataset, arrivals in rows:
-        cadence = learn_cadence(arrivals, gap)
-        if cadence is None or cadence.intervals < settings.freshness_min_history:
-            continue
-        last = max(arrivals)
-        late = lateness(last, ctx.now, cadence, settings.freshness_factor)
-        if late is None:
-            continue
-        findings.append(
-            Finding(
-                rule=NAME,
-                phase=phase,
-                subject=f"{phase}:{dataset}:{last.isoformat()}",
-                severity="warning",
-                reason=describe(phase, dataset, last, late, settings.freshness_factor),
-                observed_at=last + cadence.interval * settings.freshness_factor,
-                dataset=dataset,
-                score=late.silent / cadence.interval,
-                details={
-                    "last_arrival": last.isoformat(),
-                    "cadence_seconds": cadence.interval.total_seconds(),
-                    "intervals": cadence.intervals,
-                },
-            )
-        )
-    return findings
