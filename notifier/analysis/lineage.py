@@ -22,7 +22,8 @@ declared    0.8          the reference names a dataset (``silver/flows``) or a m
 run_id      0.9          the latest-phase upstream rows sharing the row's ``run_id``.
 inferred    0.5          no declaration and no run id: the latest upstream ``ok`` output
                          written within NOTIFIER_LINEAGE_WINDOW_HOURS before the row
-                         (a transformation's inputs: its session's ingestion objects).
+                         (a transformation's inputs: its run's earlier ingestion
+                         objects, only those of its dataset name when there are some).
 ==========  ===========  ==================================================================
 
 A declared reference that matches nothing audited is kept (``from_id`` NULL,
@@ -39,6 +40,7 @@ from typing import Any, Final
 
 import psycopg
 
+from notifier.analysis.datasets import identify
 from notifier.analysis.model import AuditRow
 from notifier.config import AnalysisSettings
 from notifier.db import query
@@ -125,6 +127,12 @@ def _strings(value: Any) -> Iterator[str]:
                 return
 
 
+def dataset_of(row: AuditRow) -> str:
+    return identify(
+        row.bucket, row.object_key, run_id=row.run_id, declared_name=row.declared_name
+    ).dataset
+
+
 def derive(
     conn: psycopg.Connection[Any], settings: AnalysisSettings, row: AuditRow, run: int
 ) -> list[Link]:
@@ -147,6 +155,8 @@ def derive(
 
 def store(conn: psycopg.Connection[Any], row: AuditRow, links: list[Link]) -> None:
     """Replace the links into ``row`` with ``links``."""
+    if row.phase not in UPSTREAM:
+        return  # nothing links into an ingestion row
     target = {"to_table": row.phase_table, "to_id": row.row_id}
     conn.execute(query("delete_links_to"), target)
     for link in links:
@@ -205,6 +215,30 @@ def _by_run_id(conn: psycopg.Connection[Any], row: AuditRow, phases: tuple[str, 
     return []
 
 
+def _session_inputs(
+    conn: psycopg.Connection[Any], row: AuditRow, phase: str, run: int
+) -> list[Link]:
+    """The run's earlier objects of ``phase``: those of the output's dataset name when
+    some are (``raw/flows`` for ``silver/flows``), else all of them."""
+    name = dataset_of(row).partition("/")[2]
+    rows = conn.execute(
+        query("session_inputs"),
+        {"run": run, "at": row.event_time, "phase": phase, "name": name},
+    ).fetchall()
+    named = [r for r in rows if r[3]]
+    return [
+        Link(
+            table,
+            row_id,
+            "inferred",
+            INFERRED,
+            f"written earlier in the same run{' under the same dataset name' if named else ''}"
+            f" ({uri})",
+        )
+        for table, row_id, uri, _ in (named or rows)
+    ]
+
+
 def _inferred(
     conn: psycopg.Connection[Any],
     settings: AnalysisSettings,
@@ -213,13 +247,7 @@ def _inferred(
     run: int,
 ) -> list[Link]:
     if row.phase == "transformation":
-        rows = conn.execute(
-            query("session_inputs"), {"run": run, "at": row.event_time, "phase": phases[0]}
-        ).fetchall()
-        return [
-            Link(table, row_id, "inferred", INFERRED, f"written earlier in the same run ({uri})")
-            for table, row_id, uri in rows
-        ]
+        return _session_inputs(conn, row, phases[0], run)
     since = row.event_time - timedelta(hours=settings.lineage_window_hours)
     for phase in phases:
         found = conn.execute(

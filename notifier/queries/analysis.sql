@@ -156,7 +156,10 @@ WHERE phase = %(phase)s AND run_id = %(run_id)s AND estado = 'ok' AND event_time
 ORDER BY event_time, row_id
 
 -- name: session_inputs
-SELECT r.phase_table, r.row_id, r.uri
+-- A run's earlier ok objects of a phase: uri, and whether their dataset's name (bucket
+-- aside) is the given one.
+SELECT r.phase_table, r.row_id, r.uri,
+       substr(m.dataset, strpos(m.dataset || '/', '/') + 1) = %(name)s AS same_name
 FROM run_members AS m
 JOIN phase_rows AS r ON r.phase = m.phase AND r.row_id = m.row_id
 WHERE m.pipeline_run_id = %(run)s AND m.phase = %(phase)s AND m.event_time <= %(at)s
