@@ -33,6 +33,137 @@ class Variable:
     secret: bool = False
 
 
+# --- analysis (runs, lineage, anomalies): settings read by workers, `analyze`, `report` ---
+
+DEFAULT_ANOMALY_Z_THRESHOLD: Final = 3.5
+"""|modified z-score| above which a row count is anomalous (Iglewicz & Hoaglin's 3.5)."""
+DEFAULT_ANOMALY_WINDOW_DAYS: Final = 14
+"""Trailing history a verdict is trained on (Elementary's default training period)."""
+DEFAULT_ANOMALY_MIN_HISTORY: Final = 5
+"""Points of history a dataset needs before any row-count verdict."""
+DEFAULT_ANOMALY_MIN_CHANGE: Final = 0.02
+"""Relative change from the median below which no row count is flagged (stable datasets)."""
+DEFAULT_ANOMALY_METRIC_TOLERANCE: Final = 0.05
+"""Metric regression allowed: absolute for metrics in [0, 1], else relative to the previous."""
+DEFAULT_ANOMALY_FRESHNESS_FACTOR: Final = 1.5
+"""A dataset is late once silent for this many times its usual (median) cadence."""
+DEFAULT_ANOMALY_FRESHNESS_MIN_HISTORY: Final = 3
+"""Arrival intervals a dataset needs before its cadence is trusted."""
+DEFAULT_RUN_GAP_MINUTES: Final = 60
+"""Without run ids, rows written within this gap of each other form one run (a session)."""
+DEFAULT_RUN_WINDOW_HOURS: Final = 6
+"""A run missing an expected phase this long after it started is ``incomplete``."""
+DEFAULT_LINEAGE_WINDOW_HOURS: Final = 24
+"""Inferred lineage looks this far back for the latest upstream output."""
+
+ANALYSIS_ENVIRONMENT: Final[tuple[Variable, ...]] = (
+    Variable(
+        "NOTIFIER_ANOMALY_Z_THRESHOLD",
+        False,
+        "Row-count anomaly threshold on |modified z-score|. "
+        f"Default {DEFAULT_ANOMALY_Z_THRESHOLD}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_WINDOW_DAYS",
+        False,
+        "Days of history anomaly and freshness verdicts use. "
+        f"Default {DEFAULT_ANOMALY_WINDOW_DAYS}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_MIN_HISTORY",
+        False,
+        f"History points needed before a row-count verdict. Default {DEFAULT_ANOMALY_MIN_HISTORY}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_MIN_CHANGE",
+        False,
+        "Smallest relative change from the median that can be flagged. "
+        f"Default {DEFAULT_ANOMALY_MIN_CHANGE}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_METRIC_TOLERANCE",
+        False,
+        "Allowed metric regression vs the previous evaluation (absolute in [0,1], else "
+        f"relative). Default {DEFAULT_ANOMALY_METRIC_TOLERANCE}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_FRESHNESS_FACTOR",
+        False,
+        "Late after this many times the usual cadence. "
+        f"Default {DEFAULT_ANOMALY_FRESHNESS_FACTOR}.",
+    ),
+    Variable(
+        "NOTIFIER_ANOMALY_FRESHNESS_MIN_HISTORY",
+        False,
+        "Arrival intervals needed before freshness is judged. "
+        f"Default {DEFAULT_ANOMALY_FRESHNESS_MIN_HISTORY}.",
+    ),
+    Variable(
+        "NOTIFIER_RUN_GAP_MINUTES",
+        False,
+        f"Without run ids, a gap this long starts a new run. Default {DEFAULT_RUN_GAP_MINUTES}.",
+    ),
+    Variable(
+        "NOTIFIER_RUN_WINDOW_HOURS",
+        False,
+        "Hours a run has to show every expected phase before it is incomplete. "
+        f"Default {DEFAULT_RUN_WINDOW_HOURS}.",
+    ),
+    Variable(
+        "NOTIFIER_LINEAGE_WINDOW_HOURS",
+        False,
+        "How far back inferred lineage looks for the upstream output. "
+        f"Default {DEFAULT_LINEAGE_WINDOW_HOURS}.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Tunables of notifier.analysis; readable without the S3 or webhook settings."""
+
+    z_threshold: float = DEFAULT_ANOMALY_Z_THRESHOLD
+    window_days: int = DEFAULT_ANOMALY_WINDOW_DAYS
+    min_history: int = DEFAULT_ANOMALY_MIN_HISTORY
+    min_change: float = DEFAULT_ANOMALY_MIN_CHANGE
+    metric_tolerance: float = DEFAULT_ANOMALY_METRIC_TOLERANCE
+    freshness_factor: float = DEFAULT_ANOMALY_FRESHNESS_FACTOR
+    freshness_min_history: int = DEFAULT_ANOMALY_FRESHNESS_MIN_HISTORY
+    run_gap_minutes: int = DEFAULT_RUN_GAP_MINUTES
+    run_window_hours: int = DEFAULT_RUN_WINDOW_HOURS
+    lineage_window_hours: int = DEFAULT_LINEAGE_WINDOW_HOURS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AnalysisSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            z_threshold=_parse_float(
+                env, "NOTIFIER_ANOMALY_Z_THRESHOLD", DEFAULT_ANOMALY_Z_THRESHOLD
+            ),
+            window_days=_parse_int(
+                env, "NOTIFIER_ANOMALY_WINDOW_DAYS", DEFAULT_ANOMALY_WINDOW_DAYS
+            ),
+            min_history=_parse_int(
+                env, "NOTIFIER_ANOMALY_MIN_HISTORY", DEFAULT_ANOMALY_MIN_HISTORY
+            ),
+            min_change=_parse_float(env, "NOTIFIER_ANOMALY_MIN_CHANGE", DEFAULT_ANOMALY_MIN_CHANGE),
+            metric_tolerance=_parse_float(
+                env, "NOTIFIER_ANOMALY_METRIC_TOLERANCE", DEFAULT_ANOMALY_METRIC_TOLERANCE
+            ),
+            freshness_factor=_parse_float(
+                env, "NOTIFIER_ANOMALY_FRESHNESS_FACTOR", DEFAULT_ANOMALY_FRESHNESS_FACTOR
+            ),
+            freshness_min_history=_parse_int(
+                env, "NOTIFIER_ANOMALY_FRESHNESS_MIN_HISTORY", DEFAULT_ANOMALY_FRESHNESS_MIN_HISTORY
+            ),
+            run_gap_minutes=_parse_int(env, "NOTIFIER_RUN_GAP_MINUTES", DEFAULT_RUN_GAP_MINUTES),
+            run_window_hours=_parse_int(env, "NOTIFIER_RUN_WINDOW_HOURS", DEFAULT_RUN_WINDOW_HOURS),
+            lineage_window_hours=_parse_int(
+                env, "NOTIFIER_LINEAGE_WINDOW_HOURS", DEFAULT_LINEAGE_WINDOW_HOURS
+            ),
+        )
+
+
 ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_DATABASE_URL", True, "libpq URL of the audit database.", secret=True),
     Variable("NOTIFIER_S3_ENDPOINT", True, "S3 endpoint URL; the scheme (http/https) decides TLS."),
@@ -89,6 +220,7 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
+    *ANALYSIS_ENVIRONMENT,
     Variable(
         "NOTIFIER_PATH_TEMPLATES",
         False,
@@ -158,6 +290,7 @@ class Settings:
     """The viewer token of /dashboard/; None: the dashboard is not served."""
     path_templates: PathTemplates = field(default_factory=lambda: _parse_path_templates({}, {}))
     """Key-path templates per bucket (NOTIFIER_PATH_TEMPLATES); none by default."""
+    analysis: AnalysisSettings = AnalysisSettings()
 
     @property
     def lease_seconds(self) -> float:
@@ -222,6 +355,7 @@ class Settings:
         path_templates = errors.take(
             lambda: _parse_path_templates(env, bucket_phases), _parse_path_templates({}, {})
         )
+        analysis = errors.take(lambda: AnalysisSettings.from_env(env), AnalysisSettings())
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -248,6 +382,7 @@ class Settings:
                 if t.strip()
             ),
             path_templates=path_templates,
+            analysis=analysis,
         )
 
 

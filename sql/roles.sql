@@ -4,9 +4,10 @@
 --   notifier_migrator  owns notifier's tables and sequences; `notifier db upgrade`
 --                      (the migration Job) connects as it. CREATE on the schema, no more.
 --   notifier_app       the receiver, workers and reconcile: SELECT, INSERT, UPDATE on
---                      notifier's tables, DELETE only on dead_letters (purge), USAGE on
---                      the sequences; no DDL, and only SELECT on schema_migrations
---                      and the live_objects view.
+--                      notifier's tables, DELETE only on dead_letters (purge) and on the
+--                      derived pipeline_runs, run_members and lineage_links (rebuilt by
+--                      `notifier analyze`), USAGE on the sequences; no DDL, and only
+--                      SELECT on schema_migrations and the live_objects view.
 --
 -- Run it as a superuser (or a role with CREATEROLE that can grant on the schema),
 -- connected to the audit database, before the first migration and again after each
@@ -79,7 +80,8 @@ DECLARE
 BEGIN
     FOREACH table_name IN ARRAY ARRAY[
         'intake_events', 'dead_letters', 'ingestion_events', 'transformation_events',
-        'training_events', 'evaluation_events', 'schema_migrations', 'live_objects'
+        'training_events', 'evaluation_events', 'schema_migrations', 'live_objects',
+        'pipeline_runs', 'run_members', 'lineage_links', 'anomalies'
     ] LOOP
         IF to_regclass(format('public.%I', table_name)) IS NULL THEN
             CONTINUE;
@@ -96,7 +98,8 @@ BEGIN
         EXECUTE format('REVOKE ALL ON TABLE public.%I FROM notifier_app', table_name);
         IF table_name IN ('schema_migrations', 'live_objects') THEN
             EXECUTE format('GRANT SELECT ON TABLE public.%I TO notifier_app', table_name);
-        ELSIF table_name = 'dead_letters' THEN
+        ELSIF table_name IN ('dead_letters', 'pipeline_runs', 'run_members', 'lineage_links') THEN
+            -- dead_letters: purge; the analysis tables: rebuilt by `notifier analyze`.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.%I TO notifier_app',
                            table_name);
         ELSE

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from notifier import audit
+from notifier import analysis, audit
 from notifier.audit.storable import storable_text
 from notifier.config import Settings
 from notifier.db import query
@@ -175,6 +175,7 @@ class Processor:
                 audit.insert_row(conn, phase, claimed.provenance(), inspection)
                 self._finish(conn, claimed, note=None)
         AUDIT_ROWS.labels(phase.short_name, inspection.estado).inc()
+        analysis.on_row_written(self._pool, self._settings.analysis, phase, claimed.id)
         logger.info(
             "audited %s: %s rows=%s",
             phase.value,

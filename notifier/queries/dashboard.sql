@@ -1,20 +1,20 @@
--- Dashboard: read-only questions over audit_rows (sql/011_audit_rows_view.sql).
+-- Dashboard: read-only questions over phase_rows (sql/008_analysis.sql).
 -- Named queries; notifier.db.query(name) returns one. Parameters are always bound.
 
 -- name: dashboard_last_run_per_phase
 -- The newest row of each phase (one index probe per table), and the last day's volume.
 SELECT phases.phase, newest.event_time, newest.uri, newest.estado, newest.num_registros,
-       (SELECT count(*) FROM audit_rows AS day
+       (SELECT count(*) FROM phase_rows AS day
         WHERE day.phase = phases.phase AND day.event_time > now() - interval '24 hours')
          AS rows_last_day,
-       (SELECT count(*) FROM audit_rows AS day
+       (SELECT count(*) FROM phase_rows AS day
         WHERE day.phase = phases.phase AND day.event_time > now() - interval '24 hours'
           AND day.estado = 'error') AS errors_last_day
 FROM (VALUES (1, 'ingestion'), (2, 'transformation'), (3, 'training'), (4, 'evaluation'))
      AS phases (position, phase)
 LEFT JOIN LATERAL (
-    SELECT event_time, uri, estado, num_registros FROM audit_rows
-    WHERE audit_rows.phase = phases.phase
+    SELECT event_time, uri, estado, num_registros FROM phase_rows
+    WHERE phase_rows.phase = phases.phase
     ORDER BY event_time DESC
     LIMIT 1
 ) AS newest ON true
@@ -25,15 +25,15 @@ ORDER BY phases.position
 -- deleted object no longer counts), for the chart.
 SELECT (date_trunc('day', event_time AT TIME ZONE 'UTC'))::date AS day, phase,
        coalesce(sum(num_registros), 0)::bigint AS records, count(*) AS objects
-FROM audit_rows
+FROM phase_rows
 WHERE event_time >= now() - make_interval(days => %(days)s) AND is_current
 GROUP BY 1, 2
 ORDER BY 1, 2
 
 -- name: dashboard_problems
 -- Rows that are not ok, newest first.
-SELECT phase, id, event_time, uri, estado, reason, format
-FROM audit_rows
+SELECT phase, row_id AS id, event_time, uri, estado, reason, format
+FROM phase_rows
 WHERE estado <> 'ok'
 ORDER BY event_time DESC
 LIMIT %(limit)s
@@ -44,10 +44,10 @@ LIMIT %(limit)s
 -- the object, newest first. Matching first, then sorting the few matches, is faster
 -- than walking the time indexes until enough rows match.
 WITH matches AS MATERIALIZED (
-    SELECT phase, id, event_time, uri, bucket, object_key, version_id, etag, size_bytes,
-           num_registros, estado, reason, format, deleted_at, modelo_nombre, nombre_dataset,
-           run_id
-    FROM audit_rows
+    SELECT phase, row_id AS id, event_time, uri, bucket, object_key, version_id, etag,
+           size_bytes, num_registros, estado, reason, format, deleted_at, modelo_nombre,
+           nombre_dataset, run_id
+    FROM phase_rows
     WHERE object_key LIKE '%%' || %(pattern)s || '%%' ESCAPE '\'
        OR modelo_nombre = %(text)s
 )

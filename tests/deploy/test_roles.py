@@ -137,6 +137,15 @@ def test_the_app_reads_and_writes_rows_but_never_deletes_audit_rows(migrated: st
         }
         assert table_privileges(admin, "notifier_app", "schema_migrations") == {"SELECT"}
         assert table_privileges(admin, "notifier_app", "live_objects") == {"SELECT"}
+        for derived in ("pipeline_runs", "run_members", "lineage_links"):
+            assert "DELETE" in table_privileges(admin, "notifier_app", derived)
+        assert table_privileges(admin, "notifier_app", "anomalies") == {
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+        }
+        for view in ("phase_rows", "last_run_per_phase", "model_lineage", "problems"):
+            assert "SELECT" in table_privileges(admin, "notifier_app", view)
         sequences = admin.execute(
             "SELECT c.relname, has_sequence_privilege('notifier_app', c.oid, 'USAGE')"
             " FROM pg_class c WHERE c.relkind = 'S'"

@@ -1,0 +1,61 @@
+"""A transformation that outputs more records than its inputs hold.
+
+Cleaning, filtering and aggregating never add records; a join or an explode can, so
+this is a warning. Inputs come from lineage (declared, shared run id or inferred; the
+reason says which and how sure); an input whose count is unknown, or that failed,
+makes the comparison meaningless and it is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from notifier.analysis import text
+from notifier.analysis.model import AuditRow, Finding
+from notifier.analysis.rules.base import RuleContext
+from notifier.db import query
+
+NAME: Final = "output_exceeds_inputs"
+
+
+def excess(output: int, inputs: Sequence[int | None]) -> int | None:
+    """Records ``output`` has beyond the inputs' total; None when not more (or unknown)."""
+    if not inputs or any(n is None for n in inputs):
+        return None
+    total = sum(n for n in inputs if n is not None)
+    return output - total if output > total else None
+
+
+class OutputExceedsInputsRule:
+    name = NAME
+    phases = frozenset({"transformation"})
+
+    def evaluate(self, ctx: RuleContext, row: AuditRow, dataset: str) -> Finding | None:
+        if row.estado != "ok" or row.num_registros is None:
+            return None
+        links = ctx.conn.execute(query("lineage_inputs"), {"to_id": row.row_id}).fetchall()
+        if not links or any(estado != "ok" for _, _, estado, _, _, _ in links):
+            return None
+        extra = excess(row.num_registros, [n for _, n, _, _, _, _ in links])
+        if extra is None:
+            return None
+        total = row.num_registros - extra
+        datasets = ", ".join(sorted({str(d) for d, _, _, _, _, _ in links}))
+        methods = ", ".join(
+            sorted({f"{method}, confidence {conf:g}" for _, _, _, method, conf, _ in links})
+        )
+        return Finding(
+            rule=NAME,
+            phase=row.phase,
+            subject=f"{row.phase}:{row.row_id}",
+            severity="warning",
+            reason=(
+                f"{dataset}: {text.count(row.num_registros)} records out of "
+                f"{text.count(total)} in its {len(links)} input(s) ({datasets}; lineage {methods})"
+            ),
+            observed_at=row.event_time,
+            row_id=row.row_id,
+            dataset=dataset,
+            details={"records": row.num_registros, "input_records": total},
+        )
