@@ -312,6 +312,15 @@ def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
             timeout=60,
         )
         assert rescan.returncode == 0, rescan.stderr
+        last_run = subprocess.run(
+            [sys.executable, "-m", "notifier", "report", "last-run"],
+            env={**_clean_env(), **exported},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert last_run.returncode == 0, last_run.stderr
+        assert "ingestion" in last_run.stdout
         servers = _processes_under(home)
         assert len(servers) >= 2, servers  # the postmaster and weed, at least
         stack.send_signal(signal.SIGHUP)  # what a closed terminal sends
