@@ -5,12 +5,17 @@ undeclared references, and rows no worker analysed."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from click.testing import CliRunner
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from notifier import analysis
+from notifier.cli import main
+from notifier.cli.report import EXIT_PROBLEMS
 from notifier.config import AnalysisSettings
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -231,3 +236,20 @@ def test_a_phase_whose_datasets_change_name_every_run_is_judged_as_a_phase(db):
     ).fetchall()
     assert dataset is None
     assert reason.startswith("training is 24 h late: nothing since 2026-11-05 02:00 UTC (48 h ago)")
+
+
+def test_a_read_only_connection_still_gets_the_stored_answers(db, database_url):
+    write(db, "ingestion", "x.csv", T0, 5)
+    write(
+        db, "transformation", "x.parquet", T0 + timedelta(minutes=1), estado="error", reason="bad"
+    )
+    analysis.analyze(db, SETTINGS, T0 - timedelta(days=1), NOW)
+    read_only = make_conninfo(database_url, options="-c default_transaction_read_only=on")
+    result = CliRunner(mix_stderr=False).invoke(
+        main,
+        ["report", "problems", "--since", "2026-10-01", "--json", "--check"],
+        env={"NOTIFIER_DATABASE_URL": read_only},
+    )
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "cannot refresh lateness" in result.stderr
+    assert [p["kind"] for p in json.loads(result.stdout)] == ["run", "error"]
