@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from psycopg.errors import LockNotAvailable
 from psycopg_pool import ConnectionPool
 
-from notifier.analysis.engine import Summary, analyze, analyze_written, refresh
+from notifier.analysis.engine import Refreshed, Summary, analyze, analyze_written, refresh
 from notifier.config import AnalysisSettings
 from notifier.phases import Phase
 
@@ -43,4 +43,4 @@ def on_row_written(
         )
 
 
-__all__ = ["Summary", "analyze", "on_row_written", "refresh"]
+__all__ = ["Refreshed", "Summary", "analyze", "on_row_written", "refresh"]

@@ -25,8 +25,9 @@ from notifier.analysis.rules import ROW_RULES, RuleContext, freshness
 from notifier.config import AnalysisSettings
 from notifier.db import query
 
-MAX_CATCH_UP: Final = 10_000
-"""Unanalysed rows one ``refresh`` analyses; more are left to the next, or to ``analyze``."""
+MAX_CATCH_UP: Final = 1_000
+"""Unanalysed rows one ``refresh`` analyses (seconds of work); more are left to the next
+``refresh``, or to ``analyze`` (after upgrading a database that holds history)."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,16 @@ def analyze(
     return Summary(rows=len(rows), runs=refreshed, anomalies=found, late=late)
 
 
-def refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings, now: datetime) -> int:
-    """Re-judge what depends on the clock; returns how many datasets are late.
+@dataclass(frozen=True)
+class Refreshed:
+    """``late``: datasets (or phases) late now; ``unanalysed``: rows still waiting."""
+
+    late: int
+    unanalysed: int
+
+
+def refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings, now: datetime) -> Refreshed:
+    """Re-judge what depends on the clock.
 
     First analyses rows no worker analysed (their hook gave way to a long ``analyze``,
     or they predate this feature), oldest first, at most MAX_CATCH_UP of them.
@@ -127,7 +136,11 @@ def refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings, now: date
         for row in pending:
             analyze_row(ctx, row)
         _refresh_runs(conn, settings, min((r.event_time for r in pending), default=now), now)
-        return _freshness(ctx)
+        late = _freshness(ctx)
+        left = 0
+        if len(pending) == MAX_CATCH_UP:
+            (left,) = conn.execute(query("count_unanalysed_rows")).fetchone() or (0,)
+        return Refreshed(late=late, unanalysed=int(left))
 
 
 def _refresh_runs(

@@ -101,7 +101,22 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]])
 
 
 def _refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings) -> None:
-    analysis.refresh(conn, settings, datetime.now(UTC))
+    """Re-judge lateness and runs in progress; a read-only user gets the stored answers."""
+    try:
+        refreshed = analysis.refresh(conn, settings, datetime.now(UTC))
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
+        click.echo(
+            f"warning: cannot refresh lateness and run status ({type(exc).__name__}); "
+            "showing what was last computed",
+            err=True,
+        )
+        return
+    if refreshed.unanalysed:
+        click.echo(
+            f"warning: {refreshed.unanalysed:,} audit rows are not analysed yet; "
+            "run `notifier analyze` for complete answers",
+            err=True,
+        )
 
 
 def register(main: click.Group) -> None:

@@ -19,6 +19,10 @@ ORDER BY r.event_time, array_position(
     ARRAY['ingestion', 'transformation', 'training', 'evaluation'], r.phase), r.row_id
 LIMIT %(limit)s
 
+-- name: count_unanalysed_rows
+SELECT count(*) FROM phase_rows AS r
+WHERE NOT EXISTS (SELECT 1 FROM run_members AS m WHERE m.phase = r.phase AND m.row_id = r.row_id)
+
 -- name: analysis_row
 SELECT phase, phase_table, row_id, event_time, uri, bucket, object_key, num_registros,
        estado, reason, details, run_id, modelo_nombre, nombre_dataset, deleted_at,

@@ -5,12 +5,17 @@ undeclared references, and rows no worker analysed."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from click.testing import CliRunner
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
 from notifier import analysis
+from notifier.cli import main
+from notifier.cli.report import EXIT_PROBLEMS
 from notifier.config import AnalysisSettings
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -186,14 +191,14 @@ def test_rows_no_worker_analysed_are_caught_up_by_refresh(db):
             1000 + day,
         )
     short = write(db, "ingestion", "flows/2026-11-08/flows.csv", T0 + timedelta(days=7), 500)
-    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=7, hours=1)) == 0
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=7, hours=1)).late == 0
     (rule, reason) = open_anomalies(db)[("ingestion", short)]
     assert rule == "row_count"
     assert reason.startswith("raw/flows: 500 records, 50 % below the median 1,003 of the last 14")
     # The clock moves on with no new file: the dataset is late, then on time again.
-    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=9, hours=1)) == 1
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=9, hours=1)).late == 1
     write(db, "ingestion", "flows/2026-11-10/flows.csv", T0 + timedelta(days=9, hours=2), 1001)
-    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=9, hours=3)) == 0
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=9, hours=3)).late == 0
     resolved = db.execute(
         "SELECT count(*) FROM anomalies WHERE rule = 'freshness' AND resolved_at IS NOT NULL"
     ).fetchone()
@@ -224,10 +229,40 @@ def test_a_failed_row_fails_its_run(db):
 def test_a_phase_whose_datasets_change_name_every_run_is_judged_as_a_phase(db):
     for day, name in enumerate(["alpha", "bravo", "charlie", "delta", "echo"]):
         write(db, "training", f"{name}/model.onnx", T0 + timedelta(days=day))
-    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=5)) == 0
-    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=6)) == 1
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=5)).late == 0
+    assert analysis.refresh(db, SETTINGS, T0 + timedelta(days=6)).late == 1
     ((dataset, reason),) = db.execute(
         "SELECT dataset, reason FROM anomalies WHERE resolved_at IS NULL"
     ).fetchall()
     assert dataset is None
     assert reason.startswith("training is 24 h late: nothing since 2026-11-05 02:00 UTC (48 h ago)")
+
+
+def test_a_read_only_connection_still_gets_the_stored_answers(db, database_url):
+    write(db, "ingestion", "x.csv", T0, 5)
+    write(
+        db, "transformation", "x.parquet", T0 + timedelta(minutes=1), estado="error", reason="bad"
+    )
+    analysis.analyze(db, SETTINGS, T0 - timedelta(days=1), NOW)
+    read_only = make_conninfo(database_url, options="-c default_transaction_read_only=on")
+    result = CliRunner(mix_stderr=False).invoke(
+        main,
+        ["report", "problems", "--since", "2026-10-01", "--json", "--check"],
+        env={"NOTIFIER_DATABASE_URL": read_only},
+    )
+    assert result.exit_code == EXIT_PROBLEMS
+    assert "cannot refresh lateness" in result.stderr
+    assert [p["kind"] for p in json.loads(result.stdout)] == ["run", "error"]
+
+
+def test_the_report_says_when_rows_are_left_unanalysed(db, database_url, monkeypatch):
+    monkeypatch.setattr(analysis.engine, "MAX_CATCH_UP", 2)
+    for n in range(5):
+        write(db, "ingestion", f"x{n}.csv", T0 + timedelta(hours=n), 5)
+    runner = CliRunner(mix_stderr=False)
+    env = {"NOTIFIER_DATABASE_URL": database_url}
+    first = runner.invoke(main, ["report", "last-run"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "warning: 3 audit rows are not analysed yet" in first.stderr
+    assert runner.invoke(main, ["analyze"], env=env).output.startswith("analysed 5 rows")
+    assert runner.invoke(main, ["report", "last-run"], env=env).stderr == ""
