@@ -1,0 +1,165 @@
+"""Model artifacts made by the real libraries, uploaded to SeaweedFS, announced by a
+MinIO-shaped webhook and audited by the worker: the training row's exact facts."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pytest
+import sklearn
+from psycopg.rows import dict_row
+from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from tests.support import minio_body, record_for_stat
+
+
+def put(s3_client, bucket, key, data: bytes, **kw) -> None:
+    s3_client.put_object(bucket, key, io.BytesIO(data), len(data), **kw)
+
+
+def deliver(client, auth, s3_client, bucket, key) -> None:
+    record = record_for_stat(s3_client, bucket, key)
+    response = client.post("/events", data=minio_body(record), headers=auth)
+    assert response.status_code == 200, response.json
+
+
+def training_rows(db) -> list[dict[str, Any]]:
+    db.row_factory = dict_row
+    return db.execute("SELECT * FROM training_events ORDER BY id").fetchall()
+
+
+def row_of(db, key: str) -> dict[str, Any]:
+    (row,) = [row for row in training_rows(db) if row["object_key"] == key]
+    return row
+
+
+def upload(client, auth, s3_client, buckets, key: str, data: bytes, **kw) -> None:
+    put(s3_client, buckets.models, key, data, **kw)
+    deliver(client, auth, s3_client, buckets.models, key)
+
+
+@pytest.fixture(scope="module")
+def iris() -> tuple[Any, Any]:
+    return load_iris(return_X_y=True)
+
+
+def joblib_bytes(model: object, compress: Any = 0) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=compress)
+    return buffer.getvalue()
+
+
+def test_untagged_joblib_forest_yields_class_and_hyperparameters(
+    client, auth, s3_client, buckets, processor, db, iris
+):
+    X, y = iris
+    model = RandomForestClassifier(n_estimators=12, max_depth=4, random_state=7).fit(X, y)
+    upload(client, auth, s3_client, buckets, "churn/rf/model.joblib", joblib_bytes(model))
+    assert processor.drain() == 1
+    row = row_of(db, "churn/rf/model.joblib")
+    assert (row["estado"], row["format"], row["num_registros"]) == ("ok", "joblib", None)
+    parametros = row["parametros"]
+    expected = {
+        "model_class": "sklearn.ensemble._forest.RandomForestClassifier",
+        "n_estimators": 12,
+        "max_depth": 4,
+        "random_state": 7,
+        "criterion": "gini",
+        "bootstrap": True,
+        "n_features_in": 4,
+        "n_classes": 3,
+        "sklearn_version": sklearn.__version__,
+    }
+    assert {key: parametros[key] for key in expected} == expected
+    assert row["details"]["artifact"]["safety"] == "allowed"
+    assert row["details"]["sources"]["n_estimators"] == "artifact"
+
+
+def test_compressed_joblib_pipeline(client, auth, s3_client, buckets, processor, db, iris):
+    X, y = iris
+    steps = [("scaler", StandardScaler()), ("clf", LogisticRegression(C=2.0, max_iter=300))]
+    model = Pipeline(steps).fit(X, y)
+    upload(client, auth, s3_client, buckets, "pipe/model.joblib.gz", joblib_bytes(model, "gzip"))
+    processor.drain()
+    row = row_of(db, "pipe/model.joblib.gz")
+    assert (row["estado"], row["format"]) == ("ok", "joblib")
+    parametros = row["parametros"]
+    expected = {
+        "model_class": "sklearn.pipeline.Pipeline",
+        "steps": ["scaler", "clf"],
+        "scaler": "sklearn.preprocessing._data.StandardScaler",
+        "clf": "sklearn.linear_model._logistic.LogisticRegression",
+        "clf__C": 2.0,
+        "clf__max_iter": 300,
+        "n_features_in": 4,
+        "n_classes": 3,
+    }
+    assert {key: parametros[key] for key in expected} == expected
+    assert row["details"]["artifact"]["compression"] == "gzip"
+
+
+class _Trap:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Path.touch, (self.path,))
+
+
+def test_malicious_pickle_is_flagged_and_never_run(
+    client, auth, s3_client, buckets, processor, db, tmp_path
+):
+    marker = tmp_path / "created-by-unpickling"
+    upload(client, auth, s3_client, buckets, "evil/model.pkl", pickle.dumps(_Trap(marker)))
+    processor.drain()
+    row = row_of(db, "evil/model.pkl")
+    assert (row["estado"], row["format"]) == ("ok", "pickle")
+    assert row["details"]["artifact"]["safety"] == "suspicious"
+    assert row["details"]["artifact"]["suspicious_imports"] == [
+        "pathlib.Path.touch",
+        "pathlib.PosixPath",
+    ]
+    assert not marker.exists()
+
+
+def test_sidecar_before_the_model_is_read_with_it(
+    client, auth, s3_client, buckets, processor, db, iris
+):
+    X, y = iris
+    card = {"dataset": "silver/iris.parquet", "num_records": 150, "params": {"max_depth": 9}}
+    upload(client, auth, s3_client, buckets, "iris/rf.json", json.dumps(card).encode())
+    processor.drain()
+    model = RandomForestClassifier(n_estimators=3, max_depth=2).fit(X, y)
+    upload(
+        client,
+        auth,
+        s3_client,
+        buckets,
+        "iris/rf.joblib",
+        joblib_bytes(model),
+        metadata={"n_estimators": "30"},
+    )
+    processor.drain()
+    row = row_of(db, "iris/rf.joblib")
+    assert row["num_registros"] == 150
+    assert row["parametros"]["max_depth"] == 9  # the sidecar outranks the artifact
+    assert row["parametros"]["n_estimators"] == 30  # metadata outranks both
+    assert row["parametros"]["n_classes"] == 3
+    sources = row["details"]["sources"]
+    assert (sources["max_depth"], sources["n_estimators"], sources["n_classes"]) == (
+        "sidecar",
+        "metadata",
+        "artifact",
+    )
+    assert (sources["dataset"], sources["num_registros"]) == ("sidecar", "sidecar")
+    assert row["details"]["dataset"] == "silver/iris.parquet"
+    assert row["details"]["sidecars"] == ["iris/rf.json"]
