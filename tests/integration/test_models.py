@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import lightgbm
+import numpy as np
 import pytest
 import sklearn
+import xgboost
+from onnx import TensorProto, helper, numpy_helper
 from psycopg.rows import dict_row
+from safetensors.numpy import save as save_safetensors
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -163,3 +168,106 @@ def test_sidecar_before_the_model_is_read_with_it(
     assert (sources["dataset"], sources["num_registros"]) == ("sidecar", "sidecar")
     assert row["details"]["dataset"] == "silver/iris.parquet"
     assert row["details"]["sidecars"] == ["iris/rf.json"]
+
+
+def test_onnx_through_the_live_path(client, auth, s3_client, buckets, processor, db):
+    weights = numpy_helper.from_array(np.ones((4, 3), dtype=np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["Y"])],
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 3])],
+        [weights],
+    )
+    model = helper.make_model(
+        graph, producer_name="skl2onnx", opset_imports=[helper.make_opsetid("", 18)]
+    )
+    helper.set_model_props(model, {"run": "r-17"})
+    upload(client, auth, s3_client, buckets, "onnx/model.onnx", model.SerializeToString())
+    processor.drain()
+    row = row_of(db, "onnx/model.onnx")
+    assert (row["estado"], row["format"]) == ("ok", "onnx")
+    parametros = row["parametros"]
+    expected = {
+        "run": "r-17",
+        "producer_name": "skl2onnx",
+        "opset": 18,
+        "num_parameters": 12,
+        "num_initializers": 1,
+        "num_nodes": 1,
+    }
+    assert {key: parametros[key] for key in expected} == expected
+    assert row["details"]["artifact"]["inputs"] == [
+        {"name": "X", "dtype": "float", "shape": ["batch", 4]}
+    ]
+
+
+def test_safetensors_through_the_live_path(client, auth, s3_client, buckets, processor, db):
+    data = save_safetensors(
+        {"w": np.ones((128, 64), dtype=np.float32), "b": np.zeros((64,), dtype=np.float32)},
+        metadata={"format": "pt"},
+    )
+    upload(client, auth, s3_client, buckets, "st/model.safetensors", data)
+    processor.drain()
+    row = row_of(db, "st/model.safetensors")
+    assert (row["estado"], row["format"]) == ("ok", "safetensors")
+    assert row["parametros"] == {
+        "format": "pt",
+        "num_parameters": 128 * 64 + 64,
+        "num_tensors": 2,
+    }
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ubj"])
+def test_xgboost_through_the_live_path(
+    client, auth, s3_client, buckets, processor, db, iris, tmp_path, suffix
+):
+    X, y = iris
+    matrix = xgboost.DMatrix(X, label=(y == 0).astype(int))
+    booster = xgboost.train({"objective": "binary:logistic"}, matrix, num_boost_round=6)
+    path = tmp_path / f"model{suffix}"
+    booster.save_model(path)
+    upload(client, auth, s3_client, buckets, f"xgb/model{suffix}", path.read_bytes())
+    processor.drain()
+    row = row_of(db, f"xgb/model{suffix}")
+    assert (row["estado"], row["format"]) == ("ok", "xgboost")
+    parametros = row["parametros"]
+    expected = {"objective": "binary:logistic", "booster": "gbtree", "num_trees": 6}
+    assert {key: parametros[key] for key in expected} == expected
+    assert parametros["num_feature"] == 4
+
+
+def test_lightgbm_through_the_live_path(
+    client, auth, s3_client, buckets, processor, db, iris, tmp_path
+):
+    X, y = iris
+    params = {"objective": "multiclass", "num_class": 3, "num_leaves": 5, "verbose": -1}
+    model = lightgbm.train(params, lightgbm.Dataset(X, label=y), num_boost_round=3)
+    path = tmp_path / "model.txt"
+    model.save_model(path)
+    upload(client, auth, s3_client, buckets, "lgbm/model.txt", path.read_bytes())
+    processor.drain()
+    row = row_of(db, "lgbm/model.txt")
+    assert (row["estado"], row["format"]) == ("ok", "lightgbm")
+    parametros = row["parametros"]
+    expected = {
+        "objective": "multiclass",
+        "num_class": 3,
+        "num_trees": 9,
+        "num_feature": 4,
+        "num_leaves": 5,
+        "num_iterations": 3,
+    }
+    assert {key: parametros[key] for key in expected} == expected
+
+
+def test_unknown_model_file_is_skipped_with_size_and_etag(
+    client, auth, s3_client, buckets, processor, db
+):
+    upload(client, auth, s3_client, buckets, "odd/model.bin", b"\x00\x01\x02 opaque")
+    processor.drain()
+    row = row_of(db, "odd/model.bin")
+    assert row["estado"] == "skipped"
+    assert row["reason"].startswith("not a recognised model format")
+    assert row["size_bytes"] == len(b"\x00\x01\x02 opaque")
+    assert row["etag"]

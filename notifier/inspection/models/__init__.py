@@ -126,7 +126,9 @@ def _verdict(
 ) -> Inspection:
     layers: list[tuple[str, Card | None]] = []
     if artifact is not None:
-        layers.append((ARTIFACT, Card(artifact.parametros, None, artifact.num_registros)))
+        layers.append(
+            (ARTIFACT, Card(artifact.parametros, artifact.dataset, artifact.num_registros))
+        )
     if sidecars is not None:
         layers.append((SIDECAR, sidecars.card if sidecars.keys else None))
     layers.append((METADATA, metadata))

@@ -77,6 +77,11 @@ def card_of(document: Mapping[str, Any]) -> Card:
     )
 
 
+def stated(fields: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """(dataset name, training records) when key-value fields state them."""
+    return as_name(find(fields, DATASET_FIELDS)), as_count(find(fields, RECORD_COUNT_FIELDS))
+
+
 def kept(fields: Mapping[Any, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in fields.items():

@@ -20,10 +20,12 @@ class ModelFacts:
 
     ``parametros``: hyperparameters and identifying facts (class, counts), JSON-ready;
     ``details``: format-specific facts kept out of ``parametros`` (imports, inputs...);
-    ``num_registros``: training records, only when the file states it.
+    ``num_registros``: training records, only when the file states it;
+    ``dataset``: the training dataset's name, only when the file states it.
     """
 
     format: str
     parametros: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     num_registros: int | None = None
+    dataset: str | None = None

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from notifier.inspection.guard import SourceGuard
-from notifier.inspection.models import pickled
+from notifier.inspection.models import (
+    lightgbm_model,
+    onnx_model,
+    pickled,
+    safetensors_header,
+    xgboost_model,
+)
 from notifier.inspection.models.facts import ModelFacts
 
 HEAD_BYTES: Final = 64
@@ -26,7 +32,13 @@ class ModelFormat:
     read: Callable[[SourceGuard, bytes], ModelFacts]
 
 
-FORMATS: Final[tuple[ModelFormat, ...]] = (ModelFormat("pickle", pickled.matches, pickled.read),)
+FORMATS: Final[tuple[ModelFormat, ...]] = (
+    ModelFormat("pickle", pickled.matches, pickled.read),
+    ModelFormat("safetensors", safetensors_header.matches, safetensors_header.read),
+    ModelFormat("onnx", onnx_model.matches, onnx_model.read),
+    ModelFormat("xgboost", xgboost_model.matches, xgboost_model.read),
+    ModelFormat("lightgbm", lightgbm_model.matches, lightgbm_model.read),
+)
 
 
 def detect(key: str, head: bytes) -> ModelFormat | None:
