@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from notifier.audit.model_sidecars import merge_sidecars
 from notifier.db import query
 from notifier.inspection import Inspection
 from notifier.phases import Phase
@@ -45,6 +46,8 @@ def insert_row(
     }
     if conn.execute(query(INSERT_QUERY[phase]), params).rowcount != 1:
         return False
+    if phase is Phase.TRAINING:
+        merge_sidecars(conn, provenance, inspection)
     removal = sql.SQL(query("apply_recorded_removal")).format(table=sql.Identifier(phase.value))
     conn.execute(
         removal,

@@ -271,3 +271,70 @@ def test_unknown_model_file_is_skipped_with_size_and_etag(
     assert row["reason"].startswith("not a recognised model format")
     assert row["size_bytes"] == len(b"\x00\x01\x02 opaque")
     assert row["etag"]
+
+
+def test_sidecar_after_the_model_updates_its_row(
+    client, auth, s3_client, buckets, processor, db, iris
+):
+    X, y = iris
+    model = RandomForestClassifier(n_estimators=5, max_depth=3).fit(X, y)
+    metadata = {"max_depth": "11"}
+    upload(
+        client, auth, s3_client, buckets, "late/rf.joblib", joblib_bytes(model), metadata=metadata
+    )
+    upload(client, auth, s3_client, buckets, "late/other.joblib", joblib_bytes(model))
+    upload(client, auth, s3_client, buckets, "late/deeper/rf.joblib", joblib_bytes(model))
+    processor.drain()
+    assert row_of(db, "late/rf.joblib")["num_registros"] is None
+    card = {"n_estimators": 50, "max_depth": 2, "training_rows": 120, "dataset": "silver/a"}
+    upload(client, auth, s3_client, buckets, "late/rf.yaml", _yaml(card))
+    processor.drain()
+    row = row_of(db, "late/rf.joblib")
+    assert row["num_registros"] == 120
+    assert row["parametros"]["n_estimators"] == 50  # sidecar over artifact
+    assert row["parametros"]["max_depth"] == 11  # metadata over sidecar
+    assert row["parametros"]["n_classes"] == 3
+    assert row["details"]["parametros"] == row["parametros"]
+    sources = row["details"]["sources"]
+    assert (sources["n_estimators"], sources["max_depth"], sources["num_registros"]) == (
+        "sidecar",
+        "metadata",
+        "sidecar",
+    )
+    assert row["details"]["dataset"] == "silver/a"
+    assert row["details"]["sidecars"] == ["late/rf.yaml"]
+    # Another model of the prefix and a model one level deeper are not described by rf.yaml.
+    assert row_of(db, "late/other.joblib")["parametros"]["n_estimators"] == 5
+    assert row_of(db, "late/deeper/rf.joblib")["num_registros"] is None
+    # A prefix-wide params.json describes every model of the prefix (not deeper ones).
+    upload(client, auth, s3_client, buckets, "late/params.json", b'{"seed": 42}')
+    processor.drain()
+    assert row_of(db, "late/other.joblib")["parametros"]["seed"] == 42
+    assert row_of(db, "late/rf.joblib")["parametros"]["seed"] == 42
+    assert "seed" not in row_of(db, "late/deeper/rf.joblib")["parametros"]
+    card_row = row_of(db, "late/rf.yaml")
+    assert (card_row["format"], card_row["num_registros"]) == ("model_card", 120)
+
+
+def test_model_recorded_after_a_sidecar_row_merges_it(
+    client, auth, s3_client, buckets, processor, db, iris
+):
+    """The race: the sidecar's row exists but the model's inspection did not see the
+    sidecar object (here: it was removed from the store in between)."""
+    X, y = iris
+    upload(client, auth, s3_client, buckets, "race/metadata.json", b'{"num_records": 99}')
+    processor.drain()
+    s3_client.remove_object(buckets.models, "race/metadata.json")
+    model = RandomForestClassifier(n_estimators=4).fit(X, y)
+    upload(client, auth, s3_client, buckets, "race/rf.joblib", joblib_bytes(model))
+    processor.drain()
+    row = row_of(db, "race/rf.joblib")
+    assert row["num_registros"] == 99
+    assert row["details"]["sources"]["num_registros"] == "sidecar"
+    assert row["details"]["sidecars"] == ["race/metadata.json"]
+
+
+def _yaml(document: dict[str, Any]) -> bytes:
+    import yaml
+
+    return yaml.safe_dump(document).encode()
