@@ -13,9 +13,13 @@ from typing import Final
 
 from notifier.inspection.guard import SourceGuard
 from notifier.inspection.models import (
+    gguf_model,
+    keras_archive,
     lightgbm_model,
+    mlflow_model,
     onnx_model,
     pickled,
+    pytorch_zip,
     safetensors_header,
     xgboost_model,
 )
@@ -33,11 +37,15 @@ class ModelFormat:
 
 
 FORMATS: Final[tuple[ModelFormat, ...]] = (
+    ModelFormat("pytorch", pytorch_zip.matches, pytorch_zip.read),
+    ModelFormat("keras", keras_archive.matches, keras_archive.read),
     ModelFormat("pickle", pickled.matches, pickled.read),
     ModelFormat("safetensors", safetensors_header.matches, safetensors_header.read),
     ModelFormat("onnx", onnx_model.matches, onnx_model.read),
     ModelFormat("xgboost", xgboost_model.matches, xgboost_model.read),
     ModelFormat("lightgbm", lightgbm_model.matches, lightgbm_model.read),
+    ModelFormat("mlflow", mlflow_model.matches, mlflow_model.read),
+    ModelFormat("gguf", gguf_model.matches, gguf_model.read),
 )
 
 
