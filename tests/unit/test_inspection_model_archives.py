@@ -199,4 +199,5 @@ def test_gguf_header_made_by_gguf_py(tmp_path: Path) -> None:
 def test_gguf_bad_headers(data: bytes, estado: str, reason: str) -> None:
     verdict, _ = inspect(data, "m.gguf")
     assert verdict.estado == estado
-    assert verdict.reason is not None and verdict.reason.startswith(reason)
+    assert verdict.reason is not None
+    assert verdict.reason.startswith(reason)
