@@ -9,6 +9,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import gguf
 import joblib
 import lightgbm
 import numpy as np
@@ -338,3 +339,88 @@ def _yaml(document: dict[str, Any]) -> bytes:
     import yaml
 
     return yaml.safe_dump(document).encode()
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+
+
+def test_pytorch_through_the_live_path(client, auth, s3_client, buckets, processor, db):
+    data = (FIXTURES / "tiny_checkpoint.pt").read_bytes()
+    upload(client, auth, s3_client, buckets, "torch/ckpt.pt", data)
+    processor.drain()
+    row = row_of(db, "torch/ckpt.pt")
+    assert (row["estado"], row["format"]) == ("ok", "pytorch")
+    assert row["parametros"] == {
+        "epoch": 7,
+        "lr": 0.01,
+        "arch": "mlp",
+        "num_parameters": 80,
+        "num_tensors": 9,
+    }
+
+
+def test_gguf_through_the_live_path(client, auth, s3_client, buckets, processor, db, tmp_path):
+    path = tmp_path / "m.gguf"
+    writer = gguf.GGUFWriter(str(path), "qwen2")
+    writer.add_name("tiny")
+    writer.add_file_type(1)
+    writer.add_tensor("w", np.ones((16, 16), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    upload(client, auth, s3_client, buckets, "llm/m.gguf", path.read_bytes())
+    processor.drain()
+    row = row_of(db, "llm/m.gguf")
+    assert (row["estado"], row["format"]) == ("ok", "gguf")
+    assert row["parametros"] == {
+        "architecture": "qwen2",
+        "name": "tiny",
+        "file_type": "F16",
+        "num_parameters": 256,
+        "num_tensors": 1,
+    }
+
+
+def test_mlflow_directory_through_the_live_path(
+    client, auth, s3_client, buckets, processor, db, iris
+):
+    X, y = iris
+    mlmodel = (
+        "artifact_path: model\n"
+        "flavors:\n"
+        "  python_function: {loader_module: mlflow.sklearn, python_version: 3.11.7}\n"
+        "  sklearn: {pickled_model: model.pkl, sklearn_version: 1.9.1}\n"
+        "run_id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0\n"
+        "utc_time_created: '2026-11-29 10:15:42.123456'\n"
+    )
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    upload(client, auth, s3_client, buckets, "mlflow/model/MLmodel", mlmodel.encode())
+    upload(client, auth, s3_client, buckets, "mlflow/model/model.pkl", pickle.dumps(model))
+    processor.drain()
+    row = row_of(db, "mlflow/model/MLmodel")
+    assert (row["estado"], row["format"]) == ("ok", "mlflow")
+    assert row["parametros"]["flavors"] == ["python_function", "sklearn"]
+    assert row["parametros"]["run_id"] == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    assert row["run_id"] == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    pickled_row = row_of(db, "mlflow/model/model.pkl")
+    assert pickled_row["parametros"]["model_class"] == (
+        "sklearn.linear_model._logistic.LogisticRegression"
+    )
+    assert pickled_row["parametros"]["max_iter"] == 500
+
+
+def test_keras_through_the_live_path(client, auth, s3_client, buckets, processor, db):
+    data = (FIXTURES / "tiny_model.keras").read_bytes()
+    upload(client, auth, s3_client, buckets, "keras/mlp.keras", data)
+    processor.drain()
+    row = row_of(db, "keras/mlp.keras")
+    assert (row["estado"], row["format"]) == ("ok", "keras")
+    parametros = row["parametros"]
+    expected = {
+        "model_class": "keras.Sequential",
+        "num_layers": 4,
+        "optimizer": "Adam",
+        "loss": "sparse_categorical_crossentropy",
+    }
+    assert {key: parametros[key] for key in expected} == expected

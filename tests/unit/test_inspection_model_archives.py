@@ -201,3 +201,30 @@ def test_gguf_bad_headers(data: bytes, estado: str, reason: str) -> None:
     assert verdict.estado == estado
     assert verdict.reason is not None
     assert verdict.reason.startswith(reason)
+
+
+def test_keras_archive_made_by_keras() -> None:
+    verdict, _ = inspect((FIXTURES / "tiny_model.keras").read_bytes(), "iris/mlp.keras")
+    assert (verdict.estado, verdict.format) == ("ok", "keras")
+    parametros = verdict.details["parametros"]
+    expected = {
+        "model_class": "keras.Sequential",
+        "name": "iris_mlp",
+        "num_layers": 4,
+        "keras_version": "3.15.1",
+        "optimizer": "Adam",
+        "optimizer__beta_1": 0.9,
+        "optimizer__amsgrad": False,
+        "loss": "sparse_categorical_crossentropy",
+        "metrics": ["accuracy"],
+    }
+    assert {key: parametros[key] for key in expected} == expected
+    assert parametros["optimizer__learning_rate"] == pytest.approx(0.005)
+    artifact = verdict.details["artifact"]
+    assert artifact["layers"] == [
+        {"class": "InputLayer", "name": "input_layer"},
+        {"class": "Dense", "name": "hidden"},
+        {"class": "Dropout", "name": "dropout"},
+        {"class": "Dense", "name": "out"},
+    ]
+    assert artifact["weights_file"] is True

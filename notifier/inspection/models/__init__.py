@@ -136,6 +136,9 @@ def _verdict(
     details = dict(merged.details)
     if artifact is not None:
         details["artifact"] = dict(artifact.details)
+        run_id = artifact.details.get("run_id")
+        if isinstance(run_id, str):
+            details["run_id"] = run_id  # fills the row's run_id column (MLmodel)
     if sidecars is not None and sidecars.keys:
         details["sidecars"] = list(sidecars.keys)
     if sidecars is not None and sidecars.errors:
