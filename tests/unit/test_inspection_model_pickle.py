@@ -221,6 +221,23 @@ def test_stack_and_memo_caps(monkeypatch) -> None:
     assert (verdict.estado, verdict.reason) == ("skipped", "pickle memo larger than 20 entries")
 
 
+def test_import_and_text_caps(monkeypatch) -> None:
+    many = b"\x80\x02" + b"".join(b"cmod%d\nname\n0" % i for i in range(30)) + b"N."
+    monkeypatch.setattr(pickled, "LIMITS", PickleLimits(max_imports=20))
+    verdict = inspect(many, "imports.pkl")
+    assert (verdict.estado, verdict.reason) == ("skipped", "pickle imports more than 20 names")
+    monkeypatch.setattr(pickled, "LIMITS", PickleLimits(max_kept_text_bytes=1000))
+    verdict = inspect(
+        pickle.dumps(["x" * 200] * 3 + [f"s{i}" * 100 for i in range(20)], 0), "t.pkl"
+    )
+    assert verdict.estado == "ok"  # strings past the budget are counted, not kept
+    verdict = inspect(b"(" + b"Vaaaaaaaaaaaaaaaaaaaa\n0" * 60 + b"cos\nsystem\n.", "p0.pkl")
+    assert (verdict.estado, verdict.reason) == (
+        "skipped",
+        "pickle text budget exhausted before a GLOBAL name",
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

@@ -59,10 +59,13 @@ _UNICODE_ITEM_BYTES: Final = 4
 class PickleLimits:
     """Caps on one symbolic run (all streams of one object together)."""
 
-    max_opcodes: int = 2_000_000
-    """Opcodes replayed; a scikit-learn forest of 500 trees takes ~100k with joblib."""
+    max_opcodes: int = 1_000_000
+    """Opcodes replayed; a joblib scikit-learn forest of 100 trees takes ~30k. Each opcode
+    makes at most one small description, so this bounds memory (~100 MB at worst)."""
     max_stack: int = 100_000
-    max_memo: int = 1_000_000
+    max_memo: int = 500_000
+    max_imports: int = 10_000
+    """Distinct names imported; a real model imports a few dozen."""
     max_container_items: int = 100_000
     """Items kept per list, dict or set; further items are counted, not kept."""
     max_kept_text_bytes: int = 32 * 1024**2
@@ -279,7 +282,8 @@ class Machine:
         sized = _SIZED.get(op.arg.name)
         if sized is None:
             try:
-                return op.arg.reader(self._in)  # type: ignore[arg-type]
+                value = op.arg.reader(self._in)  # type: ignore[arg-type]
+                return self._text_budget(value) if isinstance(value, (str, bytes)) else value
             except ValueError as exc:
                 if "not enough data" in str(exc):
                     raise Unreadable(
@@ -291,6 +295,13 @@ class Machine:
         if length < 0:
             raise Unreadable(f"negative length in {op.name}")
         return self._sized_value(kind, length)
+
+    def _text_budget(self, value: str | bytes) -> str | bytes | Blob:
+        """Text-protocol arguments (STRING, UNICODE, GLOBAL...) count against the budget."""
+        if self._run.kept_text_bytes + len(value) > self._limits.max_kept_text_bytes:
+            return Blob("str" if isinstance(value, str) else "bytes", len(value))
+        self._run.kept_text_bytes += len(value)
+        return value
 
     def _sized_value(self, kind: str, length: int) -> Any:
         if kind == "long":
@@ -353,6 +364,8 @@ class Machine:
             raise Unreadable("invalid pickle: a global named by a non-string")
         found = Global(module, name)
         self._run.note_import(found.dotted)
+        if len(self._run.imports) > self._limits.max_imports:
+            raise NotInspected(f"pickle imports more than {self._limits.max_imports} names")
         return found
 
     # -- opcodes -------------------------------------------------------------------
@@ -420,6 +433,12 @@ class Machine:
         Machine(self._in, self._limits, self._run, self._check, self._block).run()
 
 
+def _global_arg(arg: Any) -> str:
+    if not isinstance(arg, str):
+        raise NotInspected("pickle text budget exhausted before a GLOBAL name")
+    return arg
+
+
 def _dict_key(key: Any) -> Any:
     try:
         hash(key)
@@ -458,7 +477,7 @@ def _handlers() -> dict[str, Callable[[Machine, Any], None]]:
         m._memo_put(len(m._memo), m._top())
 
     def global_(m: Machine, arg: Any) -> None:
-        module, _, name = str(arg).partition(" ")
+        module, _, name = _global_arg(arg).partition(" ")
         m._push(m._global(module, name))
 
     def stack_global(m: Machine, _arg: Any) -> None:
@@ -467,7 +486,7 @@ def _handlers() -> dict[str, Callable[[Machine, Any], None]]:
         m._push(m._global(module, name))
 
     def inst(m: Machine, arg: Any) -> None:
-        module, _, name = str(arg).partition(" ")
+        module, _, name = _global_arg(arg).partition(" ")
         m._push(Call(m._global(module, name), tuple(m._pop_mark())))
 
     def obj(m: Machine, _arg: Any) -> None:
