@@ -145,6 +145,8 @@ class _Graph:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     initializers: list[dict[str, Any]] = field(default_factory=list)
     initializer_count: int = 0
+    input_count: int = 0
+    output_count: int = 0
     parameters: int = 0
     nodes: int = 0
     ops: Counter[str] = field(default_factory=Counter)
@@ -194,8 +196,8 @@ def _facts(model: dict[str, Any], graph: _Graph) -> ModelFacts:
             "num_parameters": graph.parameters,
             "num_initializers": graph.initializer_count,
             "num_nodes": graph.nodes,
-            "num_inputs": len(graph.inputs),
-            "num_outputs": len(graph.outputs),
+            "num_inputs": graph.input_count,
+            "num_outputs": graph.output_count,
         }
     )
     details = {
@@ -204,8 +206,8 @@ def _facts(model: dict[str, Any], graph: _Graph) -> ModelFacts:
         "model_version": model.get("model_version"),
         "doc_string": clip(model["doc_string"]) if model.get("doc_string") else None,
         "graph_name": graph.name,
-        "inputs": graph.inputs[:MAX_LISTED],
-        "outputs": graph.outputs[:MAX_LISTED],
+        "inputs": graph.inputs,
+        "outputs": graph.outputs,
         "initializers": graph.initializers[:MAX_LISTED],
         "ops": dict(graph.ops.most_common(MAX_LISTED)),
         "metadata_props": model["metadata_props"],
@@ -231,7 +233,14 @@ def _graph(wire: _Wire, end: int, graph: _Graph) -> None:
                 graph.initializers.append(tensor)
         elif number in (11, 12) and kind == LEN:
             value = _value_info(wire, wire.end_of_message())
-            (graph.inputs if number == 11 else graph.outputs).append(value)
+            if number == 11:
+                graph.input_count += 1
+                if len(graph.inputs) < MAX_LISTED:
+                    graph.inputs.append(value)
+            else:
+                graph.output_count += 1
+                if len(graph.outputs) < MAX_LISTED:
+                    graph.outputs.append(value)
         else:
             wire.skip(kind)
 

@@ -23,8 +23,9 @@ from notifier.inspection.models.facts import ModelFacts
 from notifier.inspection.models.keys import suffix_of
 
 FORMAT: Final = "safetensors"
-MAX_HEADER_BYTES: Final = 100 * 1024**2
-"""The safetensors library's own cap on the header (100 MB)."""
+MAX_HEADER_BYTES: Final = 16 * 1024**2
+"""Largest header parsed (the library allows 100 MB; real headers, even of large
+language models, are well under 1 MiB), since parsed JSON takes ~10x its size."""
 MAX_LISTED_TENSORS: Final = 100
 
 
