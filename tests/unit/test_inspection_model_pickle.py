@@ -259,6 +259,9 @@ def test_lz4_and_corrupt_compressed_files(pipeline) -> None:
     verdict = inspect(b"\x04\x22\x4d\x18" + b"\x00" * 20, "m.joblib")
     assert verdict.estado == "skipped"
     assert verdict.reason == "lz4-compressed file: lz4 is not in the Python standard library"
+    verdict = inspect(b"ZF0x00000010" + b"\x00" * 20, "m.pkl")
+    assert verdict.estado == "skipped"
+    assert verdict.reason == "joblib file from before joblib 0.9.3 (ZF header): not read"
     verdict = inspect(dumped(pipeline, 3)[:200], "m.joblib")
     assert (verdict.estado, verdict.reason) == ("error", "truncated zlib stream")
 

@@ -50,6 +50,8 @@ def compression_of(head: bytes) -> str | None:
         return "xz"
     if head.startswith(LZMA_ALONE_MAGIC):
         return "lzma"
+    if head.startswith(OLD_JOBLIB_MAGIC):
+        raise NotInspected("joblib file from before joblib 0.9.3 (ZF header): not read")
     if head.startswith(LZ4_MAGIC):
         raise NotInspected("lz4-compressed file: lz4 is not in the Python standard library")
     return None
