@@ -59,11 +59,12 @@ _UNICODE_ITEM_BYTES: Final = 4
 class PickleLimits:
     """Caps on one symbolic run (all streams of one object together)."""
 
-    max_opcodes: int = 1_000_000
-    """Opcodes replayed; a joblib scikit-learn forest of 100 trees takes ~30k. Each opcode
-    makes at most one small description, so this bounds memory (~100 MB at worst)."""
+    max_opcodes: int = 2_000_000
+    """Opcodes replayed; a joblib scikit-learn forest of 2,051 trees (45 MiB) takes 349k
+    (bench/bench_model_pickle.py). Each opcode makes at most one small description, so
+    this also bounds memory (a few hundred MB for an adversarial stream)."""
     max_stack: int = 100_000
-    max_memo: int = 500_000
+    max_memo: int = 1_000_000
     max_imports: int = 10_000
     """Distinct names imported; a real model imports a few dozen."""
     max_container_items: int = 100_000
