@@ -170,6 +170,8 @@ def _merge(layers: list[tuple[str, Card | None]], format: str | None) -> Inspect
     if len(parametros) > MAX_PARAMETERS:
         details["parametros"] = dict(list(parametros.items())[:MAX_PARAMETERS])
         details["parametros_truncated"] = True
+        dropped = parametros.keys() - details["parametros"].keys()
+        sources = {key: value for key, value in sources.items() if key not in dropped}
     details["sources"] = sources
     if dataset is not None:
         details["dataset"] = dataset
