@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import lightgbm
 import numpy as np
 import pytest
 import sklearn
+import xgboost
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -145,6 +148,33 @@ def test_numpy_scalars_and_object_arrays_are_read_without_numpy(iris) -> None:
     parametros = verdict.details["parametros"]
     assert (parametros["C"], parametros["max_iter"]) == (0.25, 500)
     assert parametros["n_classes"] == 3
+
+
+def test_xgboost_lightgbm_wrappers_and_a_grid_search(iris) -> None:
+    X, y = iris
+    models = {
+        "xgb": xgboost.XGBClassifier(n_estimators=5, max_depth=2, learning_rate=0.3),
+        "lgbm": lightgbm.LGBMClassifier(n_estimators=5, num_leaves=7, verbose=-1),
+        "search": GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=3),
+    }
+    found = {}
+    for name, model in models.items():
+        verdict = inspect(dumped(model.fit(X, y)), f"{name}.joblib")
+        assert verdict.details["artifact"]["safety"] == "allowed", name
+        found[name] = verdict.details["parametros"]
+    assert found["xgb"]["model_class"] == "xgboost.sklearn.XGBClassifier"
+    assert (found["xgb"]["n_estimators"], found["xgb"]["max_depth"]) == (5, 2)
+    assert found["xgb"]["learning_rate"] == 0.3
+    assert found["lgbm"]["model_class"] == "lightgbm.sklearn.LGBMClassifier"
+    assert (found["lgbm"]["n_estimators"], found["lgbm"]["num_leaves"]) == (5, 7)
+    search = found["search"]
+    assert search["model_class"] == "sklearn.model_selection._search.GridSearchCV"
+    assert search["param_grid"] == {"C": [0.1, 1.0]}
+    assert search["estimator__max_iter"] == 500
+    assert search["best_params"] == {"C": models["search"].best_params_["C"]}
+    assert search["best_score"] == pytest.approx(models["search"].best_score_)
+    assert search["best_estimator"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert (search["n_features_in"], search["n_classes"]) == (4, 3)
 
 
 class _Trap:

@@ -112,6 +112,7 @@ def describe(value: Any, depth: int = 0) -> Estimator | None:
         if name.startswith("_") or name.endswith("_") or name in NOT_PARAMETERS:
             continue
         _add_param(found, name, item, depth)
+    _add_search_results(found, state, depth)
     if found.steps:
         first, last = found.steps[0]["estimator"], found.steps[-1]["estimator"]
         if found.n_features_in is None and first is not None:
@@ -119,6 +120,23 @@ def describe(value: Any, depth: int = 0) -> Estimator | None:
         if found.n_classes is None and last is not None:
             found.n_classes = last.n_classes
     return found
+
+
+def _add_search_results(found: Estimator, state: dict[str, Any], depth: int) -> None:
+    """A hyperparameter search (GridSearchCV...): the best parameters, score and model."""
+    if "best_params_" in state:
+        found.params["best_params"] = plain_value(state["best_params_"])
+    score = state.get("best_score_")
+    scalar = numpy_scalar(score)
+    if isinstance(score, float) or isinstance(scalar, float):
+        found.params["best_score"] = plain_value(score)
+    best = state.get("best_estimator_")
+    if is_estimator(best):
+        found.params["best_estimator"] = class_of(best)
+        nested = describe(best, depth + 1) if depth < MAX_DEPTH else None
+        if nested is not None:
+            found.n_features_in = found.n_features_in or nested.n_features_in
+            found.n_classes = found.n_classes or nested.n_classes
 
 
 def _add_param(found: Estimator, name: str, item: Any, depth: int) -> None:
