@@ -222,9 +222,10 @@ def test_keras_archive_made_by_keras() -> None:
     assert parametros["optimizer__learning_rate"] == pytest.approx(0.005)
     artifact = verdict.details["artifact"]
     assert artifact["layers"] == [
-        {"class": "InputLayer", "name": "input_layer"},
-        {"class": "Dense", "name": "hidden"},
-        {"class": "Dropout", "name": "dropout"},
-        {"class": "Dense", "name": "out"},
+        {"class": "InputLayer", "name": "input_layer", "settings": {}},
+        {"class": "Dense", "name": "hidden", "settings": {"units": 8, "activation": "relu"}},
+        {"class": "Dropout", "name": "dropout", "settings": {"rate": 0.1}},
+        {"class": "Dense", "name": "out", "settings": {"units": 3, "activation": "softmax"}},
     ]
+    assert (parametros["hidden__units"], parametros["dropout__rate"]) == (8, 0.1)
     assert artifact["weights_file"] is True

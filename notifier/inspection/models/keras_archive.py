@@ -25,6 +25,22 @@ from notifier.inspection.models.keys import suffix_of
 FORMAT: Final = "keras"
 MAX_JSON_BYTES: Final = 64 * 1024**2
 MAX_LISTED_LAYERS: Final = 200
+LAYER_SETTINGS: Final = (
+    "units",
+    "activation",
+    "rate",
+    "filters",
+    "kernel_size",
+    "strides",
+    "pool_size",
+    "padding",
+    "num_heads",
+    "key_dim",
+    "input_dim",
+    "output_dim",
+    "return_sequences",
+)
+"""Layer settings recorded as ``<layer name>__<setting>`` parameters."""
 
 
 def matches(key: str, head: bytes) -> bool:
@@ -53,13 +69,13 @@ def read(guard: SourceGuard, head: bytes) -> ModelFacts:
         "keras_version": metadata.get("keras_version"),
     }
     parametros.update(_compile(config.get("compile_config")))
+    listed = [_layer(layer) for layer in layers[:MAX_LISTED_LAYERS] if isinstance(layer, dict)]
+    for layer in listed:
+        for key, value in layer["settings"].items():
+            parametros[f"{layer['name']}__{key}"] = value
     details = {
         "metadata": {k: v for k, v in metadata.items() if is_scalar(v)},
-        "layers": [
-            {"class": layer.get("class_name"), "name": _object(layer.get("config")).get("name")}
-            for layer in layers[:MAX_LISTED_LAYERS]
-            if isinstance(layer, dict)
-        ],
+        "layers": listed,
         "layer_classes": dict(kinds),
         "weights_file": "model.weights.h5" in names,
     }
@@ -74,6 +90,18 @@ def _json(data: bytes, name: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise Unreadable(f"{name} is not a JSON object")
     return document
+
+
+def _layer(layer: dict[str, Any]) -> dict[str, Any]:
+    settings = _object(layer.get("config"))
+    kept: dict[str, Any] = {}
+    for key in LAYER_SETTINGS:
+        value = settings.get(key)
+        if is_scalar(value) and value is not None:
+            kept[key] = clip(value) if isinstance(value, str) else value
+        elif isinstance(value, list) and all(isinstance(n, int) for n in value):
+            kept[key] = value[:8]
+    return {"class": layer.get("class_name"), "name": settings.get("name"), "settings": kept}
 
 
 def _object(value: Any) -> dict[str, Any]:
