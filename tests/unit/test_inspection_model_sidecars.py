@@ -87,3 +87,12 @@ def test_bad_and_oversized_sidecars_are_noted_and_the_model_still_recorded() -> 
     assert big.bytes_read == 0
     assert "sidecars" not in verdict.details
     assert verdict.details["parametros"]["n_estimators"] == 100
+
+
+def test_an_unrecognised_model_still_gets_its_sidecar() -> None:
+    siblings = {"m/model.json": BytesSource(b'{"epochs": 4, "rows": 10}', "m/model.json")}
+    source = BytesSource(b"\x00opaque", "m/model.bin", siblings=siblings)
+    verdict = inspect_object(Phase.TRAINING, source, InspectionLimits())
+    assert (verdict.estado, verdict.num_registros) == ("skipped", 10)
+    assert verdict.details["parametros"] == {"epochs": 4, "rows": 10}
+    assert verdict.details["sidecars"] == ["m/model.json"]

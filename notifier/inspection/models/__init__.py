@@ -54,7 +54,7 @@ def inspect_model(guard: SourceGuard) -> Inspection:
         return _inspect_card(guard, metadata)
     if fmt is None:
         reason = "not a recognised model format (see the README's table of model formats)"
-        return _verdict(metadata, None, None, None, NotInspected(reason))
+        return _verdict(metadata, read_sidecars(guard), None, None, NotInspected(reason))
     artifact: ModelFacts | None = None
     stop: InspectionStop | None = None
     try:
