@@ -218,6 +218,24 @@ class S3ObjectSource:
         self.bytes_read += len(data)
         return data
 
+    def sibling(self, key: str) -> S3ObjectSource | None:
+        """The newest version of another object of this bucket (a model's sidecar), or
+        None when it does not exist or the store refuses it. Store outages raise."""
+        try:
+            with s3_errors(self.bucket, key):
+                stat = self.client.stat_object(self.bucket, key)
+        except ObjectUnreadable as exc:
+            logger.debug("sibling %s not readable: %s", key, exc)
+            return None
+        return S3ObjectSource(
+            client=self.client,
+            bucket=self.bucket,
+            key=key,
+            size=int(stat.size or 0),
+            content_type=stat.content_type,
+            user_metadata=normalize_metadata(stat.metadata or {}),
+        )
+
 
 class _ResponseReader(io.RawIOBase):
     """A GET response as a raw file that counts bytes and translates transport errors."""

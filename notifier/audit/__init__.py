@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from notifier.audit.model_sidecars import merge_sidecars
 from notifier.audit.removals import RemovalEffect, removal_effect
 from notifier.audit.storable import (
     MAX_NAME_CHARS,
@@ -81,6 +82,8 @@ def insert_row(
         raise UnstorableRow(f"{type(exc).__name__}: {exc}") from exc
     if inserted:
         refresh_object(conn, phase, bucket=params["bucket"], key=params["object_key"])
+        if phase is Phase.TRAINING:
+            merge_sidecars(conn, provenance, inspection)
     return inserted
 
 

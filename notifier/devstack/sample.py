@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -48,6 +49,20 @@ def _silver_parquet() -> bytes:
     return sink.getvalue()
 
 
+def _model_pickle() -> bytes:
+    """A pickle shaped exactly like scikit-learn's (class by reference, NEWOBJ, BUILD of
+    the state dict), written by hand so the sample needs no scikit-learn."""
+    state = {
+        "n_estimators": 200,
+        "max_depth": 12,
+        "random_state": 0,
+        "n_features_in_": 2,
+        "_sklearn_version": "1.9.1",
+    }
+    head = b"\x80\x02csklearn.ensemble._forest\nRandomForestClassifier\n)\x81"
+    return head + pickle.dumps(state, protocol=2)[2:-1] + b"b."
+
+
 def upload_sample_run(client: Minio, buckets: Mapping[Phase, str]) -> str:
     """Upload one run (raw CSV, silver Parquet, model, evaluation); returns its run id."""
     run = datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S")
@@ -58,9 +73,9 @@ def upload_sample_run(client: Minio, buckets: Mapping[Phase, str]) -> str:
         (
             Phase.TRAINING,
             f"{run}/model.joblib",
-            b"opaque model bytes: notifier never loads them",
+            _model_pickle(),
             "application/octet-stream",
-            {"algorithm": "random_forest", "n_estimators": "200", "dataset": silver_key},
+            {"dataset": silver_key, "num_records": str(RUN_ROWS - RUN_ROWS // 10)},
         ),
         (
             Phase.EVALUATION,

@@ -67,11 +67,17 @@ class BytesSource:
     bucket: str = "memory"
     content_type: str | None = None
     user_metadata: Mapping[str, str] = field(default_factory=dict)
+    siblings: Mapping[str, BytesSource] = field(default_factory=dict, repr=False)
+    """Other objects of the same bucket by key, for ``sibling`` (model sidecars)."""
     size: int | None = field(init=False)
     bytes_read: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.size = len(self.data)
+
+    def sibling(self, key: str) -> BytesSource | None:
+        """Another object of the same bucket, or None when there is none."""
+        return self.siblings.get(key)
 
     def open_stream(self) -> ByteStream:
         return _CountingReader(self, io.BytesIO(self.data))

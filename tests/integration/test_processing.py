@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import io
 import json
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -163,7 +164,7 @@ def test_model_metadata_becomes_parametros(client, auth, s3_client, buckets, pro
         s3_client,
         buckets.models,
         "rf/v3/model.pkl",
-        b"\x80\x04not-to-be-unpickled",
+        pickle.dumps({"weights": [0.25, 0.5]}),
         metadata={"learning_rate": "0.1", "n_estimators": "200", "dataset": "silver/x.parquet"},
     )
     deliver(client, auth, s3_client, buckets.models, "rf/v3/model.pkl")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from notifier.inspection import BytesSource, Inspection, InspectionLimits, Phase, inspect_object
 from notifier.inspection import models as model_inspection
+from notifier.inspection.models import registry
 
 
 def inspect(
@@ -32,7 +33,7 @@ class _Trap:
         return (Path.touch, (self.path,))
 
 
-def test_model_binary_is_recorded_from_metadata_without_reading_it(tmp_path: Path) -> None:
+def test_metadata_outranks_the_artifact_and_a_trap_is_never_run(tmp_path: Path) -> None:
     trap = tmp_path / "unpickled"
     metadata = {
         "learning_rate": "0.1",
@@ -42,26 +43,38 @@ def test_model_binary_is_recorded_from_metadata_without_reading_it(tmp_path: Pat
         "num_records": "1500",
         "dataset": "ventas-2024",
     }
-    verdict, source = inspect(pickle.dumps(_Trap(trap)), "models/rf.pkl", metadata)
-    assert verdict == Inspection(
-        "ok",
-        1500,
-        None,
-        "model",
-        {
-            "parametros": {
-                "learning_rate": 0.1,
-                "epochs": 10,
-                "early_stopping": True,
-                "optimizer": "adam",
-                "num_records": 1500,
-                "dataset": "ventas-2024",
-            },
-            "dataset": "ventas-2024",
-        },
-    )
-    assert source.bytes_read == 0
+    verdict, _ = inspect(pickle.dumps(_Trap(trap)), "models/rf.pkl", metadata)
     assert not trap.exists()
+    assert (verdict.estado, verdict.num_registros, verdict.format) == ("ok", 1500, "pickle")
+    assert verdict.details["parametros"] == {
+        "learning_rate": 0.1,
+        "epochs": 10,
+        "early_stopping": True,
+        "optimizer": "adam",
+        "num_records": 1500,
+        "dataset": "ventas-2024",
+    }
+    assert verdict.details["dataset"] == "ventas-2024"
+    assert verdict.details["sources"] == {
+        **{key: "metadata" for key in metadata},
+        "num_registros": "metadata",
+    }
+    assert verdict.details["artifact"]["safety"] == "suspicious"
+    assert verdict.details["artifact"]["suspicious_imports"] == [
+        "pathlib.Path.touch",
+        "pathlib.PosixPath",
+    ]
+
+
+def test_unknown_model_format_is_skipped_with_metadata_kept() -> None:
+    verdict, source = inspect(b"\x00\x01binary", "m.bin", {"epochs": "3", "rows": "12"})
+    assert verdict.estado == "skipped"
+    assert verdict.reason == (
+        "not a recognised model format (see the README's table of model formats)"
+    )
+    assert verdict.details["parametros"] == {"epochs": 3, "rows": 12}
+    assert verdict.num_registros == 12
+    assert source.bytes_read == len(b"\x00\x01binary")
 
 
 def test_metadata_values_that_only_look_numeric_stay_text() -> None:
@@ -73,7 +86,7 @@ def test_metadata_values_that_only_look_numeric_stay_text() -> None:
 
 
 def test_hyphenated_metadata_names_are_understood() -> None:
-    verdict, _ = inspect(b"", "m.onnx", {"training-rows": "42", "source-dataset": "clientes"})
+    verdict, _ = inspect(b"", "m.bin", {"training-rows": "42", "source-dataset": "clientes"})
     assert verdict.num_registros == 42
     assert verdict.details["dataset"] == "clientes"
 
@@ -93,11 +106,11 @@ def test_model_card_fields_and_nested_parameters_are_merged() -> None:
     metadata = {"learning_rate": "0.1", "owner": "data-team"}
     verdict, source = inspect(json.dumps(card).encode(), "cards/churn.json", metadata)
     assert verdict.estado == "ok"
-    assert verdict.format == "model"
+    assert verdict.format == "model_card"
     assert verdict.num_registros == 12_000
     assert verdict.details == {
         "parametros": {
-            "learning_rate": 0.05,  # the card overrides metadata
+            "learning_rate": 0.1,  # the object's metadata outranks the card
             "owner": "data-team",
             "name": "churn-rf",
             "framework": "sklearn",
@@ -110,8 +123,22 @@ def test_model_card_fields_and_nested_parameters_are_merged() -> None:
         },
         "dataset": "clientes-v3",
         "model_card": True,
+        "sources": {
+            **{key: "sidecar" for key in verdict.details["parametros"]},
+            "owner": "metadata",
+            "learning_rate": "metadata",
+            "dataset": "sidecar",
+            "num_registros": "sidecar",
+        },
+        "sidecar_of": {"prefix": "cards/", "stem": "churn"},
+        "sidecar": {
+            "parametros": {**verdict.details["sidecar"]["parametros"], "learning_rate": 0.05},
+            "dataset": "clientes-v3",
+            "num_registros": 12_000,
+        },
     }
-    assert source.bytes_read == source.size
+    assert len(verdict.details["sidecar"]["parametros"]) == 9
+    assert source.bytes_read == source.size + registry.HEAD_BYTES
 
 
 def test_invalid_model_card_still_records_the_model() -> None:
@@ -133,7 +160,7 @@ def test_model_card_over_the_cap_is_not_read() -> None:
     verdict, source = inspect(card, "m.json", {"epochs": "2"}, limits)
     assert verdict.estado == "ok"
     assert verdict.details["model_card_error"] == "model card is over the 1 KiB document cap"
-    assert source.bytes_read == 0
+    assert source.bytes_read == registry.HEAD_BYTES  # the format check only
 
 
 def test_model_card_of_unknown_size_is_read_only_up_to_the_cap() -> None:
