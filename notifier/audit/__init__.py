@@ -78,12 +78,12 @@ def insert_row(
     params = row_params(provenance, inspection)
     try:
         inserted = conn.execute(query(INSERT_QUERY[phase]), params).rowcount == 1
+        if inserted and phase is Phase.TRAINING:
+            merge_sidecars(conn, provenance, inspection)
     except (psycopg.DataError, psycopg.errors.ProgramLimitExceeded, ValueError) as exc:
         raise UnstorableRow(f"{type(exc).__name__}: {exc}") from exc
     if inserted:
         refresh_object(conn, phase, bucket=params["bucket"], key=params["object_key"])
-        if phase is Phase.TRAINING:
-            merge_sidecars(conn, provenance, inspection)
     return inserted
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from notifier.audit.storable import storable_json, storable_optional
 from notifier.db import query
 from notifier.inspection import Inspection
 from notifier.inspection.models import CARD_FORMAT
@@ -66,14 +67,17 @@ def _merge(
     facts: Mapping[str, Any],
     model_event_id: int | None,
 ) -> int:
+    # Facts come from an uploaded file: through the storable boundary, like every row.
+    facts = storable_json(dict(facts))
+    dataset = facts.get("dataset")
     params = {
         "bucket": bucket,
         "prefix": prefix,
         "prefix_pattern": like_prefix(prefix),
-        "stem": stem if isinstance(stem, str) else None,
+        "stem": storable_optional(stem) if isinstance(stem, str) else None,
         "sidecar_key": sidecar_key,
         "parametros": Jsonb(dict(facts.get("parametros") or {})),
-        "dataset": facts.get("dataset"),
+        "dataset": dataset if isinstance(dataset, str) else None,
         "num_registros": facts.get("num_registros"),
         "model_event_id": model_event_id,
     }
