@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -10,8 +11,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
+from notifier.config import parse_csv_dialects
 from notifier.inspection import BytesSource, Inspection, InspectionLimits, Phase, inspect_object
 from notifier.inspection.datasets import csv as csv_inspection
+from notifier.inspection.datasets import dialect
 
 
 def inspect(
@@ -23,21 +26,28 @@ def inspect(
     return verdict, source
 
 
+def without_dialect(verdict: Inspection) -> Inspection:
+    """The verdict with ``details["dialect"]`` (tested in test_inspection_csv_dialect) removed."""
+    details = {k: v for k, v in verdict.details.items() if k != "dialect"}
+    return dataclasses.replace(verdict, details=details)
+
+
 def test_quoted_fields_may_hold_delimiters_newlines_and_quotes() -> None:
     data = b'id,text\n1,"a, b"\n2,"line one\nline two"\n3,"say ""hi"", then\r\nleave"\n4,plain\n'
     verdict, source = inspect(data)
-    assert verdict == Inspection(
+    assert without_dialect(verdict) == Inspection(
         "ok", 4, None, "csv", {"columns": ["id", "text"], "num_columns": 2}
     )
     assert source.bytes_read == len(data)
 
 
 def test_header_only_counts_zero_rows_with_or_without_final_newline() -> None:
-    for data in (b"a,b,c\n", b"a,b,c", b"a,b,c\r\n"):
+    for data in (b"a,b,c\n", b"a,b,c", b"a,b,c\r\n", b"a,b,c\n   \n"):
         verdict, _ = inspect(data)
         assert verdict.estado == "ok"
         assert verdict.num_registros == 0
         assert verdict.details["columns"] == ["a", "b", "c"]
+        assert verdict.details["header_only"] is True
 
 
 def test_last_row_without_final_newline_is_counted() -> None:
@@ -46,9 +56,27 @@ def test_last_row_without_final_newline_is_counted() -> None:
 
 
 def test_zero_byte_and_blank_objects_are_empty_not_errors() -> None:
-    for data in (b"", b"\n\n", b"\r\n"):
+    for data in (b"", b"\n\n", b"\r\n", b"  \t\n \n", b"\xef\xbb\xbf\n"):
         verdict, _ = inspect(data)
-        assert verdict == Inspection("ok", 0, None, "csv", {"columns": [], "num_columns": 0})
+        assert verdict == Inspection("ok", 0, None, "csv", {"empty": True})
+
+
+def test_whitespace_only_lines_are_neither_records_nor_errors() -> None:
+    verdict, _ = inspect(b"a,b,c\n1,2,3\n   \n4,5,6\n\t \r\n7,8,9\n   ")
+    assert (verdict.estado, verdict.num_registros) == ("ok", 3)
+
+
+def test_whitespace_only_lines_in_a_headerless_file_are_not_records() -> None:
+    verdict, _ = inspect(b"1,2,3\n4,5,6\n  \n7,8,9\n \n")
+    assert (verdict.estado, verdict.num_registros) == ("ok", 3)
+    assert verdict.details["dialect"]["header"] == "absent"
+
+
+def test_megabytes_of_blank_lines_before_the_data_are_skipped() -> None:
+    data = b"\n" * (2 << 20) + b"  \r\n" * 1000 + b"a,b\nx,1\ny,2\n"
+    verdict, _ = inspect(data)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 2)
+    assert verdict.details["columns"] == ["a", "b"]
 
 
 def test_blank_lines_are_not_rows() -> None:
@@ -90,7 +118,10 @@ def test_short_row_is_an_error() -> None:
 def test_tsv_uses_tabs_and_honours_quotes() -> None:
     data = b'a\tb\n1\t"x\ty"\n2\t"multi\nline"\n3\tz\n'
     verdict, _ = inspect(data, key="folder/Data.TSV")
-    assert verdict == Inspection("ok", 3, None, "tsv", {"columns": ["a", "b"], "num_columns": 2})
+    assert without_dialect(verdict) == Inspection(
+        "ok", 3, None, "tsv", {"columns": ["a", "b"], "num_columns": 2}
+    )
+    assert verdict.details["dialect"]["delimiter"] == "\t"
 
 
 def test_gzip_csv_is_decompressed_while_streaming() -> None:
@@ -98,7 +129,11 @@ def test_gzip_csv_is_decompressed_while_streaming() -> None:
     verdict, source = inspect(gzip.compress(plain), key="d.csv.gz")
     assert verdict.estado == "ok"
     assert verdict.num_registros == 5000
-    assert verdict.details == {"columns": ["a", "b"], "num_columns": 2, "compression": "gzip"}
+    assert without_dialect(verdict).details == {
+        "columns": ["a", "b"],
+        "num_columns": 2,
+        "compression": "gzip",
+    }
     assert source.bytes_read == source.size
 
 
@@ -172,8 +207,24 @@ def test_wide_header_lists_at_most_the_detail_cap() -> None:
     assert verdict.details["columns_truncated"] is True
 
 
-def test_header_longer_than_the_probe_still_counts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(csv_inspection, "HEADER_PROBE_BYTES", 16)
+def test_first_record_longer_than_the_probe_is_skipped_naming_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dialect, "PROBE_BYTES", 16)
     verdict, _ = inspect(b"a_long_column_name,another_long_one\n1,2\n3,4\n")
-    assert verdict.num_registros == 2
-    assert verdict.details == {"columns": None}
+    assert verdict.estado == "skipped"
+    assert verdict.num_registros is None
+    assert verdict.reason is not None
+    assert "no complete record in the first 16 B (the dialect probe bound)" in verdict.reason
+
+
+def test_first_record_longer_than_the_probe_counts_with_a_full_override(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dialect, "PROBE_BYTES", 16)
+    rules = parse_csv_dialects("memory=delimiter:comma,header:present")
+    limits = InspectionLimits(csv_dialects=rules)
+    verdict, _ = inspect(b"a_long_column_name,another_long_one\n1,2\n3,4\n", limits=limits)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 2)
+    assert "columns" not in verdict.details
+    assert verdict.details["dialect"]["configured"] == ["delimiter", "header"]

@@ -122,19 +122,16 @@ def test_results_document_over_the_cap_is_skipped_unread() -> None:
 def test_csv_results_table_is_counted_like_a_dataset() -> None:
     data = b"metric,value\naccuracy,0.91\nf1,0.88\n"
     verdict = inspect(data, key="eval/metrics.csv", metadata={"model_name": "rf"})
-    assert verdict == Inspection(
-        "ok",
-        2,
-        None,
-        "csv",
-        {
-            "columns": ["metric", "value"],
-            "num_columns": 2,
-            "metrics": {},
-            "modelo_nombre": "rf",
-            "nombre_dataset": None,
-        },
-    )
+    details = dict(verdict.details)
+    assert details.pop("dialect")["delimiter"] == ","
+    assert verdict == Inspection("ok", 2, None, "csv", verdict.details)
+    assert details == {
+        "columns": ["metric", "value"],
+        "num_columns": 2,
+        "metrics": {},
+        "modelo_nombre": "rf",
+        "nombre_dataset": None,
+    }
 
 
 def test_other_result_formats_are_skipped() -> None:
