@@ -17,7 +17,7 @@ import pyarrow.csv as pa_csv
 from notifier.config import CsvDialectRule
 from notifier.inspection.base import DEFAULT_BLOCK_SIZE, one_line
 from notifier.inspection.datasets import dialect as dialects
-from notifier.inspection.datasets.arrow_io import count_batches
+from notifier.inspection.datasets.arrow_io import count_batches, memory_pool
 from notifier.inspection.datasets.dialect import (
     ENCODING_PROBE_BYTES,
     Dialect,
@@ -34,7 +34,7 @@ from notifier.inspection.streams import Transcoded, open_decoded
 
 logger = logging.getLogger(__name__)
 
-LARGE_ROW_BLOCK_SIZE: Final = 32 << 20
+LARGE_ROW_BLOCK_SIZE: Final = 16 << 20
 """Parser block for a second try when a row is longer than the configured block.
 
 pyarrow cannot parse a row that spans more than one block; the retry re-reads the
@@ -131,6 +131,7 @@ def _count_rows(guard: SourceGuard, text: _CsvText, delimiter: str, block_size: 
             read_options=read_options,
             parse_options=parse_options,
             convert_options=convert_options,
+            memory_pool=memory_pool(),
         )
 
     try:

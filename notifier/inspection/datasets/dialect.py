@@ -263,8 +263,9 @@ def _sample(text: str, delimiter: str, *, complete: bool) -> list[list[str]]:
                 exhausted = False
                 break
     except csv.Error:
-        # A field over the csv module's limit, or a quote left open at the probe's end.
-        exhausted = True
+        # A field over the csv module's limit, or a quote left open at the probe's end:
+        # the records before it are whole.
+        exhausted = False
     if exhausted and not complete and rows:
         rows.pop()  # the probe may have cut it
     return rows
