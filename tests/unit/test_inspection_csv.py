@@ -6,13 +6,21 @@ import dataclasses
 import gzip
 import io
 import json
+import threading
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
 from notifier.config import parse_csv_dialects
-from notifier.inspection import BytesSource, Inspection, InspectionLimits, Phase, inspect_object
+from notifier.inspection import (
+    BytesSource,
+    Inspection,
+    InspectionLimits,
+    Phase,
+    inspect_object,
+    streams,
+)
 from notifier.inspection.datasets import csv as csv_inspection
 from notifier.inspection.datasets import dialect
 
@@ -228,3 +236,30 @@ def test_first_record_longer_than_the_probe_counts_with_a_full_override(
     assert (verdict.estado, verdict.num_registros) == ("ok", 2)
     assert "columns" not in verdict.details
     assert verdict.details["dialect"]["configured"] == ["delimiter", "header"]
+
+
+@pytest.mark.parametrize("ahead", [True, False], ids=["inflate-ahead", "inflate-inline"])
+def test_gzip_is_counted_and_checked_with_or_without_a_spare_core(
+    monkeypatch: pytest.MonkeyPatch, ahead: bool
+) -> None:
+    monkeypatch.setattr(streams, "_spare_core", lambda: ahead)
+    plain = b"a,b\n" + b"".join(b'%d,"v\n%d"\n' % (i, i) for i in range(50_000))
+    limits = InspectionLimits(block_size=16 * 1024)
+    verdict, _ = inspect(gzip.compress(plain) + b"\x00" * 10, key="d.csv.gz", limits=limits)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 50_000)
+    corrupt = bytearray(gzip.compress(plain))
+    corrupt[len(corrupt) // 2 : len(corrupt) // 2 + 64] = b"\xff" * 64
+    verdict, _ = inspect(bytes(corrupt), key="d.csv.gz", limits=limits)
+    assert verdict.estado == "error"
+    assert verdict.reason is not None
+    assert verdict.reason.startswith("corrupt gzip stream")
+    verdict, _ = inspect(gzip.compress(plain)[:-100], key="d.csv.gz", limits=limits)
+    assert verdict.reason == "truncated gzip stream: it ends before its end marker"
+    assert not [t for t in threading.enumerate() if t.name == "notifier-inflate"]
+
+
+def test_a_parse_error_stops_the_inflating_thread() -> None:
+    plain = b"a,b\n1,2\n3,4,5\n" + b"6,7\n" * 500_000
+    verdict, _ = inspect(gzip.compress(plain), key="d.csv.gz")
+    assert verdict.estado == "error"
+    assert not [t for t in threading.enumerate() if t.name == "notifier-inflate"]
