@@ -36,6 +36,9 @@ RATIO_CHECK_FLOOR: Final = 64 << 20
 INFLATE_AHEAD_CHUNKS: Final = 4
 """Decompressed chunks (each at most one block) an inflating thread may hold ready."""
 
+INFLATE_AHEAD_MIN_BYTES: Final = 4 << 20
+"""Smaller gzip objects are inflated inline: a thread costs more than it saves there."""
+
 
 @contextmanager
 def open_decoded(
@@ -53,7 +56,9 @@ def open_decoded(
         stream: io.BufferedReader = io.BufferedReader(raw, guard.limits.block_size)
         if gzipped:
             chunks = _inflate(stream, guard)
-            gunzip = _Gunzip(chunks, ahead=_spare_core())
+            size = guard.source.size
+            ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
+            gunzip = _Gunzip(chunks, ahead=ahead)
             stream = io.BufferedReader(gunzip, guard.limits.block_size)
         yield stream
     finally:

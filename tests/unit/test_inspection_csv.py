@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import threading
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -243,6 +244,15 @@ def test_gzip_is_counted_and_checked_with_or_without_a_spare_core(
     monkeypatch: pytest.MonkeyPatch, ahead: bool
 ) -> None:
     monkeypatch.setattr(streams, "_spare_core", lambda: ahead)
+    monkeypatch.setattr(streams, "INFLATE_AHEAD_MIN_BYTES", 0)
+    threads: list[object] = []
+
+    class Counted(streams._Ahead):
+        def __init__(self, chunks: Iterator[bytes]) -> None:
+            threads.append(self)
+            super().__init__(chunks)
+
+    monkeypatch.setattr(streams, "_Ahead", Counted)
     plain = b"a,b\n" + b"".join(b'%d,"v\n%d"\n' % (i, i) for i in range(50_000))
     limits = InspectionLimits(block_size=16 * 1024)
     verdict, _ = inspect(gzip.compress(plain) + b"\x00" * 10, key="d.csv.gz", limits=limits)
@@ -255,10 +265,13 @@ def test_gzip_is_counted_and_checked_with_or_without_a_spare_core(
     assert verdict.reason.startswith("corrupt gzip stream")
     verdict, _ = inspect(gzip.compress(plain)[:-100], key="d.csv.gz", limits=limits)
     assert verdict.reason == "truncated gzip stream: it ends before its end marker"
+    assert len(threads) == (3 if ahead else 0)
     assert not [t for t in threading.enumerate() if t.name == "notifier-inflate"]
 
 
-def test_a_parse_error_stops_the_inflating_thread() -> None:
+def test_a_parse_error_stops_the_inflating_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streams, "_spare_core", lambda: True)
+    monkeypatch.setattr(streams, "INFLATE_AHEAD_MIN_BYTES", 0)
     plain = b"a,b\n1,2\n3,4,5\n" + b"6,7\n" * 500_000
     verdict, _ = inspect(gzip.compress(plain), key="d.csv.gz")
     assert verdict.estado == "error"
