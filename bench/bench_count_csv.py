@@ -10,8 +10,9 @@ is that run's alone, --repeat times in turn, keeping each mode's fastest run:
 * ``pandas``: ``pandas.read_csv`` in chunks of 200,000 rows (the C engine), rows summed;
 * ``inspector``: ``inspect_object`` over a FileSource (the code path production uses);
 * ``inspector-before``: the same with the ``notifier`` package of git ref
-  ``$BENCH_BEFORE_REF`` (default ``main``), exported to a temporary folder: the
-  before/after comparison of one run on one machine;
+  ``$BENCH_BEFORE_REF`` (default: where this branch left ``main``, ``git merge-base
+  HEAD main``), exported to a temporary folder: the before/after comparison of one
+  run on one machine;
 * ``gunzip``: a bare decompression loop (``gzip.open``, 1 MiB reads) of the gzip file;
 * ``inspector-gz``, ``inspector-gz-before``: the inspector on the gzip file.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,7 +38,7 @@ import harness
 ROWS_PER_CHUNK = 20_000
 MIB = 1024 * 1024
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "main")
+BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "")
 BEFORE_DIR_VARIABLE = "BENCH_BEFORE_DIR"
 MODES = (
     "newlines",
@@ -113,6 +115,7 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         location = str(Path(notifier.inspection.__file__).parents[2])
     rss_imports = vm_hwm_mib()
     target = gz_path(path) if "gz" in mode or mode == "gunzip" else path
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
     if mode == "newlines":
         result = _newlines(target)
@@ -124,9 +127,16 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         result = _inspector(target)
         result["code"] = location
     result["seconds"] = time.perf_counter() - started
+    result["cpu_seconds"] = _cpu_seconds() - cpu_started
     result["rss_after_imports_mib"] = rss_imports
     result["peak_rss_mib"] = vm_hwm_mib()
     return result
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _newlines(path: Path) -> dict[str, Any]:
@@ -162,13 +172,13 @@ def _inspector(path: Path) -> dict[str, Any]:
 
 def export_before(root: Path, into: Path) -> str:
     """``git archive`` of the ``notifier`` package at BEFORE_REF into ``into``."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", BEFORE_REF],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", BEFORE_REF or git("merge-base", "HEAD", "main"))
     archive = subprocess.run(
         ["git", "archive", commit, "notifier"], cwd=root, capture_output=True, check=True
     ).stdout
@@ -197,7 +207,8 @@ def main() -> None:
     try:
         commit = export_before(Path(__file__).resolve().parents[1], before)
         os.environ[BEFORE_DIR_VARIABLE] = str(before)
-        print(f"before: {BEFORE_REF} ({commit}); after: this tree; {REPEAT} runs per mode")
+        print(f"before: {BEFORE_REF or 'merge-base with main'} ({commit}); after: this tree;"
+              f" {REPEAT} runs per mode")  # fmt: skip
         run()
     finally:
         shutil.rmtree(before, ignore_errors=True)
@@ -213,14 +224,15 @@ def _fastest(script: str, mode: str, path: Path) -> dict[str, Any]:
 
 def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
     print(
-        f"\n{'mode':<22}{'seconds':>9}{'MiB/s':>8}{'peak RSS MiB':>14}{'(imports)':>11}"
-        f"{'max peak':>10}  rows"
+        f"\n{'mode':<22}{'seconds':>9}{'MiB/s':>8}{'CPU s':>8}{'peak RSS MiB':>14}"
+        f"{'(imports)':>11}{'max peak':>10}  rows"
     )
     for mode in MODES:
         result = results[mode]
         peak = max(run["peak_rss_mib"] for run in _runs[mode])
         print(
             f"{mode:<22}{result['seconds']:>9.2f}{size / MIB / result['seconds']:>8.0f}"
+            f"{min(run['cpu_seconds'] for run in _runs[mode]):>8.2f}"
             f"{result['peak_rss_mib']:>14.0f}{result['rss_after_imports_mib']:>11.0f}"
             f"{peak:>10.0f}  {result.get('rows', '-')}"
         )
@@ -230,22 +242,31 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         print(f"{mode}: {result['estado']} rows={result['rows']:,} expected={rows:,} {verdict}")
 
     def ratio(slower: str, faster: str) -> str:
-        return f"{results[faster]['seconds'] / results[slower]['seconds']:.2f}x"
+        wall = results[faster]["seconds"] / results[slower]["seconds"]
+        cpu = min(r["cpu_seconds"] for r in _runs[faster]) / min(
+            r["cpu_seconds"] for r in _runs[slower]
+        )
+        return f"{wall:>5.2f}x wall {cpu:>5.2f}x CPU"
 
     peak = max(run["peak_rss_mib"] for run in _runs["inspector"])
     print(
-        "\nratios (speed of the first against the second, same run):\n"
-        f"  inspector vs pandas:                  {ratio('inspector', 'pandas')}  (target >= 3x)\n"
-        f"  inspector vs bare newline count:      {ratio('inspector', 'newlines')}"
+        "\nspeed of the first against the second, same run (wall: fastest run of each;"
+        " CPU: least CPU time,\nsteadier on a shared machine, blind to the gzip thread's"
+        " overlap):\n"
+        f"  inspector vs pandas:                 {ratio('inspector', 'pandas')}"
+        "  (target >= 3x)\n"
+        f"  inspector vs bare newline count:     {ratio('inspector', 'newlines')}"
         "  (target >= 0.6x)\n"
-        f"  inspector vs inspector-before:        {ratio('inspector', 'inspector-before')}"
+        f"  inspector vs inspector-before:       {ratio('inspector', 'inspector-before')}"
         "  (no slowdown: >= 1x within noise)\n"
-        f"  inspector-gz vs bare decompression:   {ratio('inspector-gz', 'gunzip')}"
+        f"  inspector-gz vs bare decompression:  {ratio('inspector-gz', 'gunzip')}"
         "  (target >= 0.8x)\n"
-        f"  inspector-gz vs inspector-gz-before:  {ratio('inspector-gz', 'inspector-gz-before')}\n"
+        f"  inspector-gz vs inspector-gz-before: {ratio('inspector-gz', 'inspector-gz-before')}\n"
         f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
         " (target < 128 MiB)"
     )
+    print(f"(load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())},"
+          f" {os.cpu_count()} CPUs)")  # fmt: skip
 
 
 if __name__ == "__main__":
