@@ -258,14 +258,20 @@ def test_nul_bytes_are_an_error_not_zero_records() -> None:
     verdict = inspect(b"\x00" * 100_000)
     assert verdict.estado == "error"
     assert verdict.reason is not None
-    assert "NUL byte at text offset 0" in verdict.reason
+    assert "NUL bytes in a row at text offset 0: binary content" in verdict.reason
+
+
+def test_a_stray_nul_in_a_field_is_counted() -> None:
+    verdict = inspect(b"id,na\x00me\n1,2\n2,3\n")
+    assert (verdict.estado, verdict.num_registros) == ("ok", 2)
+    assert verdict.details["columns"] == ["id", "na\x00me"]  # made storable by the audit
 
 
 def test_gzip_bomb_of_zeros_is_an_error() -> None:
     verdict = inspect(gzip.compress(b"\x00" * (8 << 20)), key="bomb.csv.gz")
     assert verdict.estado == "error"
     assert verdict.reason is not None
-    assert "NUL byte" in verdict.reason
+    assert "NUL bytes in a row" in verdict.reason
 
 
 def test_gzip_bomb_of_blank_lines_hits_the_ratio_bound(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,8 +27,8 @@ The rules, in order; each decision and its reason goes to ``details["dialect"]``
 
 Bounds: the first record must end within ``PROBE_BYTES`` and hold at most
 ``MAX_COLUMNS`` fields, else the object is skipped with a reason naming the bound (an
-operator rule giving both delimiter and header lifts the first bound). A NUL byte in the
-probe of an ASCII-compatible text means binary content: an error, never a silent zero.
+operator rule giving both delimiter and header lifts the first bound). A run of NUL
+bytes in the probe means binary content: an error, never a silent zero.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ MAX_COLUMNS: Final = 65_536
 """Most fields a record may have: four times a spreadsheet's width (Excel and LibreOffice
 stop at 16,384 columns), room for wide feature matrices; the parser keeps state per
 column, so width is memory."""
+
+NUL_RUN: Final = b"\x00" * 8
+"""NUL bytes in a row that mark binary content (zeros, a disk image, BOM-less UTF-32);
+a stray NUL inside a text field is kept and counted, as pyarrow reads it."""
 
 DELIMITERS: Final = (",", ";", "\t", "|")
 """Candidate delimiters, in order of preference."""
@@ -172,10 +176,10 @@ def detect_dialect(
     ``complete`` says the probe is the whole object. Raises Unreadable for binary
     content and NotInspected past a bound.
     """
-    nul = probe.find(b"\x00")
+    nul = probe.find(NUL_RUN)
     if nul >= 0:
         raise Unreadable(
-            f"NUL byte at text offset {nul} of a {encoding.name} CSV: binary content,"
+            f"{len(NUL_RUN)} NUL bytes in a row at text offset {nul}: binary content,"
             " not delimited text"
         )
     text = probe.decode("latin-1")  # structure only: every byte stays one character
