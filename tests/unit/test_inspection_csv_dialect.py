@@ -74,8 +74,8 @@ def test_wide_encodings_are_transcoded_and_counted(encoding: str, bom: bytes, na
     assert verdict.details["dialect"]["encoding"] == named
 
 
-def test_utf16_with_quoted_newlines_and_non_ascii_across_many_chunks() -> None:
-    rows = [f'{i},"línea {i}\r\ncon ""comillas"", y €",{i * 0.5}' for i in range(20_000)]
+def test_utf16_with_quoted_newlines_and_surrogate_pairs_across_many_chunks() -> None:
+    rows = [f'{i},"línea {i}\r\ncon ""comillas"", € y 😀",{i * 0.5}' for i in range(20_000)]
     text = "id,texto,valor\r\n" + "\r\n".join(rows) + "\r\n"
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
     verdict = inspect(data, limits=InspectionLimits(block_size=64 * 1024))
