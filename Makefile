@@ -50,7 +50,7 @@ pytest:
 deploy-check: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binaries
 	$(BIN)/pytest tests/deploy
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_count_csv.py --size-mb 1024
 	$(BIN)/python bench/bench_parquet_footer.py
 	$(BIN)/python bench/bench_receiver.py

@@ -1,19 +1,34 @@
-"""Benchmark: counting a large CSV through notifier's inspector vs. a raw sequential read.
+"""Benchmark: counting a large CSV (plain and gzip) through notifier's inspector, against
+baselines measured in the same run.
 
 Writes a CSV of --size-mb (streamed to a temporary file, never held in memory) whose
-quoted fields hold commas, doubled quotes and newlines, then times, each in a fresh
-subprocess so that peak RSS is that run's alone:
+quoted fields hold commas, doubled quotes and newlines, and its gzip (level 6). Then
+times each mode in a fresh subprocess, so that peak RSS (``VmHWM``, imports included)
+is that run's alone, --repeat times in turn, keeping each mode's fastest run:
 
-* baseline: a Python loop reading 1 MiB blocks and counting b"\\n" (``wc -l``-like);
-* inspector: ``inspect_object`` over a FileSource (the code path production uses);
-* pyarrow, every column inferred: the CSV reader's default, for reference;
-* pyarrow, first column only: what the inspector asks pyarrow for.
+* ``newlines``: a Python loop reading 1 MiB blocks and counting b"\\n" (``wc -l``-like);
+* ``pandas``: ``pandas.read_csv`` in chunks of 200,000 rows (the C engine), rows summed;
+* ``inspector``: ``inspect_object`` over a FileSource (the code path production uses);
+* ``inspector-before``: the same with the ``notifier`` package of git ref
+  ``$BENCH_BEFORE_REF`` (default: where this branch left ``main``, ``git merge-base
+  HEAD main``), exported to a temporary folder: the before/after comparison of one
+  run on one machine;
+* ``gunzip``: a bare decompression loop (``gzip.open``, 1 MiB reads) of the gzip file;
+* ``inspector-gz``, ``inspector-gz-before``: the inspector on the gzip file.
 
 Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
+       (BENCH_REPEAT=3 runs per mode; pandas must be installed: pip install -e '.[bench]')
 """
 
 from __future__ import annotations
 
+import gzip
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,19 +37,42 @@ import harness
 
 ROWS_PER_CHUNK = 20_000
 MIB = 1024 * 1024
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "")
+BEFORE_DIR_VARIABLE = "BENCH_BEFORE_DIR"
+MODES = (
+    "newlines",
+    "pandas",
+    "inspector",
+    "inspector-before",
+    "gunzip",
+    "inspector-gz",
+    "inspector-gz-before",
+)
 
 
 def generate(path: Path, size_bytes: int) -> int:
-    """Write rows until the file reaches ``size_bytes``; return the data rows written."""
+    """Write rows until the file reaches ``size_bytes``, and its gzip next to it
+    (``path`` + ``.gz``); return the data rows written."""
     rows = 0
     written = 0
-    with path.open("w", encoding="utf-8", newline="") as out:
-        written += out.write("id,name,comment,amount,flag,created_at\n")
+    with (
+        path.open("w", encoding="utf-8", newline="") as out,
+        gzip.open(gz_path(path), "wt", encoding="utf-8", newline="", compresslevel=6) as gz,
+    ):
+        header = "id,name,comment,amount,flag,created_at\n"
+        written += out.write(header)
+        gz.write(header)
         while written < size_bytes:
             chunk = "".join(_row(rows + n) for n in range(ROWS_PER_CHUNK))
             written += out.write(chunk)
+            gz.write(chunk)
             rows += ROWS_PER_CHUNK
     return rows
+
+
+def gz_path(path: Path) -> Path:
+    return path.with_name(path.name + ".gz")
 
 
 def _row(i: int) -> str:
@@ -49,41 +87,79 @@ def _row(i: int) -> str:
     return f"{i},customer_{i % 9973},{comment},{amount:.2f},{flag},2024-05-{i % 28 + 1:02d}\n"
 
 
-def child(mode: str, path: Path) -> dict[str, Any]:
-    """One measurement, run in its own process; imports happen before the clock starts.
+def vm_hwm_mib() -> float:
+    """This process's peak resident memory (``VmHWM`` of /proc/self/status), in MiB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
-    ``inspector-warm`` inspects the file twice and times the second pass: a worker
-    process inspects object after object, and the first large read of a process pays
-    for growing its heap (page faults) once.
-    """
-    if mode != "baseline":
+
+def child(mode: str, path: Path) -> dict[str, Any]:
+    """One measurement, in its own process; imports happen before the clock starts."""
+    if mode.endswith("-before"):
+        sys.path.insert(0, os.environ[BEFORE_DIR_VARIABLE])
+    if mode.startswith("inspector"):
+        # notifier's runtime dependencies do not include numpy, which pyarrow imports
+        # when present (pandas brought it here): measure the footprint users get.
+        sys.modules["numpy"] = None  # type: ignore[assignment]
+    if mode == "pandas":
+        import pandas  # noqa: F401
+    elif mode.startswith("inspector"):
         import pyarrow.csv  # noqa: F401
 
-        import notifier.inspection  # noqa: F401
-    rss_before = harness.peak_rss_mib()
-    if mode == "inspector-warm":
-        _inspector(path)
+        import notifier.inspection
+
+        assert notifier.inspection.__file__ is not None
+        location = str(Path(notifier.inspection.__file__).parents[2])
+    rss_imports = vm_hwm_mib()
+    target = gz_path(path) if "gz" in mode or mode == "gunzip" else path
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
-    if mode == "baseline":
-        result = _raw_read(path)
-    elif mode.startswith("inspector"):
-        result = _inspector(path)
+    if mode == "newlines":
+        result = _newlines(target)
+    elif mode == "gunzip":
+        result = _gunzip(target)
+    elif mode == "pandas":
+        result = _pandas(target)
     else:
-        result = _pyarrow(path, first_column_only=mode == "pyarrow-one-column")
+        result = _inspector(target)
+        result["code"] = location
     result["seconds"] = time.perf_counter() - started
-    result["rss_after_imports_mib"] = rss_before
-    result["peak_rss_mib"] = harness.peak_rss_mib()
+    result["cpu_seconds"] = _cpu_seconds() - cpu_started
+    result["rss_after_imports_mib"] = rss_imports
+    result["peak_rss_mib"] = vm_hwm_mib()
     return result
 
 
-def _raw_read(path: Path) -> dict[str, Any]:
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _newlines(path: Path) -> dict[str, Any]:
     newlines = 0
-    total = 0
     with path.open("rb", buffering=0) as handle:
         while block := handle.read(MIB):
             newlines += block.count(b"\n")
+    return {"newlines": newlines}
+
+
+def _gunzip(path: Path) -> dict[str, Any]:
+    total = 0
+    with gzip.open(path, "rb") as handle:
+        while block := handle.read(MIB):
             total += len(block)
-    return {"bytes_read": total, "newlines": newlines}
+    return {"bytes_out": total}
+
+
+def _pandas(path: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    rows = sum(len(chunk) for chunk in pd.read_csv(path, chunksize=200_000))
+    return {"rows": rows}
 
 
 def _inspector(path: Path) -> dict[str, Any]:
@@ -91,79 +167,106 @@ def _inspector(path: Path) -> dict[str, Any]:
 
     source = FileSource(path)
     verdict = inspect_object(Phase.INGESTION, source, InspectionLimits())
-    return {
-        "bytes_read": source.bytes_read,
-        "rows": verdict.num_registros,
-        "estado": verdict.estado,
-        "reason": verdict.reason,
-    }
+    return {"rows": verdict.num_registros, "estado": verdict.estado, "reason": verdict.reason}
 
 
-def _pyarrow(path: Path, *, first_column_only: bool) -> dict[str, Any]:
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
+def export_before(root: Path, into: Path) -> str:
+    """``git archive`` of the ``notifier`` package at BEFORE_REF into ``into``."""
 
-    convert = (
-        pa_csv.ConvertOptions(include_columns=["id"], column_types={"id": pa.binary()})
-        if first_column_only
-        else pa_csv.ConvertOptions()
-    )
-    reader = pa_csv.open_csv(
-        path,
-        read_options=pa_csv.ReadOptions(use_threads=False),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=convert,
-    )
-    rows = sum(batch.num_rows for batch in reader)
-    return {"bytes_read": path.stat().st_size, "rows": rows}
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", BEFORE_REF or git("merge-base", "HEAD", "main"))
+    archive = subprocess.run(
+        ["git", "archive", commit, "notifier"], cwd=root, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return commit
 
 
 def main() -> None:
-    harness.run(
-        __file__,
-        __doc__ or "",
-        default_size_mb=1024,
-        file_name="bench.csv",
-        generate=generate,
-        child=child,
-        modes=(
-            "baseline",
-            "inspector-cold",
-            "inspector-warm",
-            "pyarrow-all-columns",
-            "pyarrow-one-column",
-        ),
-        report=_report,
-    )
+    def run() -> None:
+        harness.run(
+            __file__,
+            __doc__ or "",
+            default_size_mb=1024,
+            file_name="bench.csv",
+            generate=generate,
+            child=child,
+            modes=MODES * REPEAT,
+            report=_report,
+            measure=_fastest,
+        )
+
+    if "--child" in sys.argv:
+        run()
+        return
+    before = Path(tempfile.mkdtemp(prefix="bench-before-"))
+    try:
+        commit = export_before(Path(__file__).resolve().parents[1], before)
+        os.environ[BEFORE_DIR_VARIABLE] = str(before)
+        print(f"before: {BEFORE_REF or 'merge-base with main'} ({commit}); after: this tree;"
+              f" {REPEAT} runs per mode")  # fmt: skip
+        run()
+    finally:
+        shutil.rmtree(before, ignore_errors=True)
+
+
+_runs: dict[str, list[dict[str, Any]]] = {}
+
+
+def _fastest(script: str, mode: str, path: Path) -> dict[str, Any]:
+    _runs.setdefault(mode, []).append(harness.measure(script, mode, path))
+    return min(_runs[mode], key=lambda run: run["seconds"])
 
 
 def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
-    baseline = results["baseline"]["seconds"]
     print(
-        f"\n{'run':<22}{'seconds':>9}{'MiB/s':>9}{'x baseline':>12}"
-        f"{'peak RSS MiB':>14}{'(imports)':>11}{'bytes read':>15}  rows"
+        f"\n{'mode':<22}{'seconds':>9}{'MiB/s':>8}{'CPU s':>8}{'peak RSS MiB':>14}"
+        f"{'(imports)':>11}{'max peak':>10}  rows"
     )
-    for mode, result in results.items():
-        seconds = result["seconds"]
-        counted = result.get("rows", "-")
+    for mode in MODES:
+        result = results[mode]
+        peak = max(run["peak_rss_mib"] for run in _runs[mode])
         print(
-            f"{mode:<22}{seconds:>9.2f}{size / MIB / seconds:>9.0f}{seconds / baseline:>12.1f}"
+            f"{mode:<22}{result['seconds']:>9.2f}{size / MIB / result['seconds']:>8.0f}"
+            f"{min(run['cpu_seconds'] for run in _runs[mode]):>8.2f}"
             f"{result['peak_rss_mib']:>14.0f}{result['rss_after_imports_mib']:>11.0f}"
-            f"{result['bytes_read']:>15,}  {counted}"
+            f"{peak:>10.0f}  {result.get('rows', '-')}"
         )
-    for mode in ("inspector-cold", "inspector-warm"):
-        inspected = results[mode]
-        print(
-            f"\n{mode}: estado={inspected['estado']} reason={inspected['reason']}"
-            f" rows={inspected['rows']:,} expected={rows:,}"
-            f" -> {'MATCH' if inspected['rows'] == rows else 'MISMATCH'}",
-            end="",
+    for mode in ("inspector", "inspector-before", "inspector-gz", "inspector-gz-before"):
+        result = results[mode]
+        verdict = "MATCH" if result["rows"] == rows else "MISMATCH"
+        print(f"{mode}: {result['estado']} rows={result['rows']:,} expected={rows:,} {verdict}")
+
+    def ratio(slower: str, faster: str) -> str:
+        wall = results[faster]["seconds"] / results[slower]["seconds"]
+        cpu = min(r["cpu_seconds"] for r in _runs[faster]) / min(
+            r["cpu_seconds"] for r in _runs[slower]
         )
-    print()
-    one, every = results["pyarrow-one-column"]["seconds"], results["pyarrow-all-columns"]["seconds"]
-    print(f"converting one column instead of all: {every / one:.1f}x faster")
-    newlines = results["baseline"]["newlines"]
-    print(f"(physical lines, as the baseline counts newlines: {newlines:,})")
+        return f"{wall:>5.2f}x wall {cpu:>5.2f}x CPU"
+
+    peak = max(run["peak_rss_mib"] for run in _runs["inspector"])
+    print(
+        "\nspeed of the first against the second, same run (wall: fastest run of each;"
+        " CPU: least CPU time,\nsteadier on a shared machine, blind to the gzip thread's"
+        " overlap):\n"
+        f"  inspector vs pandas:                 {ratio('inspector', 'pandas')}"
+        "  (target >= 3x)\n"
+        f"  inspector vs bare newline count:     {ratio('inspector', 'newlines')}"
+        "  (target >= 0.6x)\n"
+        f"  inspector vs inspector-before:       {ratio('inspector', 'inspector-before')}"
+        "  (no slowdown: >= 1x within noise)\n"
+        f"  inspector-gz vs bare decompression:  {ratio('inspector-gz', 'gunzip')}"
+        "  (target >= 0.8x)\n"
+        f"  inspector-gz vs inspector-gz-before: {ratio('inspector-gz', 'inspector-gz-before')}\n"
+        f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
+        " (target < 128 MiB)"
+    )
+    print(f"(load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())},"
+          f" {os.cpu_count()} CPUs)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ def parser(description: str, default_size_mb: int) -> argparse.ArgumentParser:
 Generate = Callable[[Path, int], int]
 Child = Callable[[str, Path], dict[str, Any]]
 Report = Callable[[dict[str, dict[str, Any]], int, int], None]
+Measure = Callable[[str, str, Path], dict[str, Any]]
 
 
 def run(
@@ -61,9 +62,11 @@ def run(
     child: Child,
     modes: Sequence[str],
     report: Report,
+    measure: Measure = measure,
 ) -> None:
     """The whole benchmark: in a child, measure one mode; in the parent, make the file
-    (``generate`` returns its row count), measure every mode, then ``report``."""
+    (``generate`` returns its row count), measure every mode (in order; a mode listed
+    twice is measured twice, ``measure`` deciding what is kept), then ``report``."""
     args = parser(doc.splitlines()[0], default_size_mb).parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], Path(args.child[1]))))

@@ -6,6 +6,7 @@ the Kubernetes manifests, so ``ENVIRONMENT`` below lists each one with its meani
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -229,6 +230,14 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         "{modelo_nombre}, {nombre_dataset}, {run_id} fill those columns; also {file}, "
         "{other_name}, {*}, **. Default: none.",
     ),
+    Variable(
+        "NOTIFIER_CSV_DIALECTS",
+        False,
+        "CSV dialect overrides per bucket and key prefix, ';'-separated rules "
+        "'bucket[/prefix]=option:value,...'; options header:present|absent, "
+        "delimiter:comma|semicolon|tab|pipe, encoding:<codec> (e.g. utf-16, cp1252). "
+        "Example: 'raw/unsw/=header:absent;silver/eu/=delimiter:semicolon,encoding:cp1252'.",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -252,6 +261,85 @@ DEFAULT_LOG_FORMAT: Final = "text"
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_DB_POOL_SIZE: Final = 4
+
+
+CSV_DELIMITER_NAMES: Final[Mapping[str, str]] = {
+    "comma": ",",
+    "semicolon": ";",
+    "tab": "\t",
+    "pipe": "|",
+}
+"""Delimiters an override may name (by name: the characters collide with the syntax)."""
+
+
+@dataclass(frozen=True)
+class CsvDialectRule:
+    """An operator's CSV dialect for the objects of ``bucket`` whose key starts with
+    ``prefix``; None leaves that choice to detection. Longest matching prefix wins."""
+
+    bucket: str
+    prefix: str = ""
+    delimiter: str | None = None
+    header: bool | None = None
+    encoding: str | None = None
+
+    def applies_to(self, bucket: str, key: str) -> bool:
+        return bucket == self.bucket and key.startswith(self.prefix)
+
+
+def parse_csv_dialects(text: str) -> tuple[CsvDialectRule, ...]:
+    """``"raw/unsw/=header:absent;silver=delimiter:semicolon"`` -> rules.
+
+    Rules are ``;``-separated; each is ``bucket[/prefix]=option:value,...`` split on
+    its last ``=`` (so Hive-style prefixes such as ``raw/t/date=2024/`` work). Options:
+    ``header`` (present, absent), ``delimiter`` (comma, semicolon, tab, pipe) and
+    ``encoding`` (any Python codec name). Raises ConfigError naming the bad part.
+    """
+    rules: dict[tuple[str, str], CsvDialectRule] = {}
+    for rule_text in filter(None, (r.strip() for r in text.split(";"))):
+        location, sep, options = (s.strip() for s in rule_text.rpartition("="))
+        if not sep or not location or not options:
+            raise ConfigError(
+                f"NOTIFIER_CSV_DIALECTS: {rule_text!r} is not bucket[/prefix]=option:value,..."
+            )
+        bucket, _, prefix = location.partition("/")
+        if (bucket, prefix) in rules:
+            raise ConfigError(f"NOTIFIER_CSV_DIALECTS: {location!r} has two rules")
+        delimiter, header, encoding = _csv_dialect_options(options)
+        rules[bucket, prefix] = CsvDialectRule(bucket, prefix, delimiter, header, encoding)
+    return tuple(rules.values())
+
+
+def _csv_dialect_options(text: str) -> tuple[str | None, bool | None, str | None]:
+    chosen: dict[str, str | bool] = {}
+    for item in filter(None, (o.strip() for o in text.split(","))):
+        name, _, value = (s.strip().lower() for s in item.partition(":"))
+        if name in chosen:
+            raise ConfigError(f"NOTIFIER_CSV_DIALECTS: option {name!r} given twice")
+        if name == "header" and value in ("present", "absent"):
+            chosen[name] = value == "present"
+        elif name == "delimiter" and value in CSV_DELIMITER_NAMES:
+            chosen[name] = CSV_DELIMITER_NAMES[value]
+        elif name == "encoding" and _is_codec(value):
+            chosen[name] = codecs.lookup(value).name
+        else:
+            raise ConfigError(
+                f"NOTIFIER_CSV_DIALECTS: {item!r} is not one of header:present|absent, "
+                f"delimiter:{'|'.join(CSV_DELIMITER_NAMES)}, encoding:<codec name>"
+            )
+    delimiter, header, encoding = (chosen.get(k) for k in ("delimiter", "header", "encoding"))
+    return (
+        delimiter if isinstance(delimiter, str) else None,
+        header if isinstance(header, bool) else None,
+        encoding if isinstance(encoding, str) else None,
+    )
+
+
+def _is_codec(name: str) -> bool:
+    try:
+        return bool(name) and codecs.lookup(name)._is_text_encoding
+    except LookupError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -291,6 +379,7 @@ class Settings:
     path_templates: PathTemplates = field(default_factory=lambda: _parse_path_templates({}, {}))
     """Key-path templates per bucket (NOTIFIER_PATH_TEMPLATES); none by default."""
     analysis: AnalysisSettings = AnalysisSettings()
+    csv_dialects: tuple[CsvDialectRule, ...] = ()
 
     @property
     def lease_seconds(self) -> float:
@@ -356,6 +445,9 @@ class Settings:
             lambda: _parse_path_templates(env, bucket_phases), _parse_path_templates({}, {})
         )
         analysis = errors.take(lambda: AnalysisSettings.from_env(env), AnalysisSettings())
+        csv_dialects: tuple[CsvDialectRule, ...] = errors.take(
+            lambda: parse_csv_dialects(env.get("NOTIFIER_CSV_DIALECTS", "")), ()
+        )
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -383,6 +475,7 @@ class Settings:
             ),
             path_templates=path_templates,
             analysis=analysis,
+            csv_dialects=csv_dialects,
         )
 
 

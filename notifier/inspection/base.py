@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from notifier.config import CsvDialectRule
 from notifier.phases import Phase
 
 __all__ = [
@@ -51,6 +52,8 @@ class InspectionLimits:
     max_parquet_footer_bytes: int = DEFAULT_MAX_PARQUET_FOOTER_BYTES
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     block_size: int = DEFAULT_BLOCK_SIZE
+    csv_dialects: tuple[CsvDialectRule, ...] = ()
+    """Operator overrides of CSV dialect detection (``NOTIFIER_CSV_DIALECTS``)."""
 
     def __post_init__(self) -> None:
         for name in (

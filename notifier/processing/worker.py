@@ -95,6 +95,7 @@ class Processor:
         self._limits = InspectionLimits(
             max_scan_bytes=settings.max_scan_bytes,
             timeout_seconds=settings.inspect_timeout_seconds,
+            csv_dialects=settings.csv_dialects,
         )
 
     def process_next(self) -> bool:

@@ -1,6 +1,13 @@
 import pytest
 
-from notifier.config import DEFAULT_MAX_SCAN_BYTES, ENVIRONMENT_NAMES, Settings, parse_bucket_map
+from notifier.config import (
+    DEFAULT_MAX_SCAN_BYTES,
+    ENVIRONMENT_NAMES,
+    CsvDialectRule,
+    Settings,
+    parse_bucket_map,
+    parse_csv_dialects,
+)
 from notifier.errors import ConfigError
 from notifier.phases import Phase
 
@@ -158,4 +165,41 @@ def test_path_templates_are_parsed_per_bucket():
 def test_malformed_path_templates_are_named(value, message):
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({**BASE, "NOTIFIER_PATH_TEMPLATES": value})
+    assert message in str(raised.value)
+
+
+def test_csv_dialects_default_to_none_and_parse_per_bucket_and_prefix():
+    assert Settings.from_env(BASE).csv_dialects == ()
+    text = (
+        "raw/unsw/=header:absent ; silver/eu/=delimiter:semicolon,encoding:CP1252;"
+        "raw/t/d=1/=delimiter:tab"
+    )
+    settings = Settings.from_env({**BASE, "NOTIFIER_CSV_DIALECTS": text})
+    assert settings.csv_dialects == (
+        CsvDialectRule("raw", "unsw/", header=False),
+        CsvDialectRule("silver", "eu/", delimiter=";", encoding="cp1252"),
+        CsvDialectRule("raw", "t/d=1/", delimiter="\t"),
+    )
+    assert parse_csv_dialects("raw=header:present,delimiter:pipe") == (
+        CsvDialectRule("raw", "", delimiter="|", header=True),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("raw", "'raw' is not bucket"),
+        ("=header:absent", "is not bucket"),
+        ("raw=", "is not bucket"),
+        ("raw=header:maybe", "'header:maybe' is not one of"),
+        ("raw=delimiter:,", "'delimiter:' is not one of"),
+        ("raw=encoding:klingon", "'encoding:klingon' is not one of"),
+        ("raw=encoding:base64", "'encoding:base64' is not one of"),
+        ("raw=header:absent,header:present", "option 'header' given twice"),
+        ("raw/a/=header:absent;raw/a/=delimiter:tab", "'raw/a/' has two rules"),
+    ],
+)
+def test_bad_csv_dialects_name_the_variable_and_the_part(text, message):
+    with pytest.raises(ConfigError, match="NOTIFIER_CSV_DIALECTS") as raised:
+        Settings.from_env({**BASE, "NOTIFIER_CSV_DIALECTS": text})
     assert message in str(raised.value)

@@ -1,28 +1,40 @@
-"""CSV and TSV: count data rows with pyarrow's streaming reader in constant memory."""
+"""CSV and TSV: count data rows with pyarrow's streaming reader in constant memory.
+
+The dialect (encoding, delimiter, header) is decided first from a bounded prefix by
+notifier.inspection.datasets.dialect; pyarrow then counts the whole stream.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from notifier.inspection.base import one_line
-from notifier.inspection.datasets.arrow_io import count_batches
+from notifier.config import CsvDialectRule
+from notifier.inspection.base import DEFAULT_BLOCK_SIZE, one_line
+from notifier.inspection.datasets import dialect as dialects
+from notifier.inspection.datasets.arrow_io import count_batches, memory_pool
+from notifier.inspection.datasets.dialect import (
+    ENCODING_PROBE_BYTES,
+    Dialect,
+    Encoding,
+    detect_dialect,
+    name_text_encoding,
+    rule_for,
+    sniff_encoding,
+)
 from notifier.inspection.datasets.formats import Counted, DatasetFormat
 from notifier.inspection.errors import Unreadable
 from notifier.inspection.guard import SourceGuard
-from notifier.inspection.streams import open_decoded
+from notifier.inspection.streams import Transcoded, open_decoded
 
 logger = logging.getLogger(__name__)
 
-HEADER_PROBE_BYTES: Final = 1 << 20
-"""Bytes looked at to name the columns; a header longer than this leaves them unnamed."""
-
-LARGE_ROW_BLOCK_SIZE: Final = 32 << 20
+LARGE_ROW_BLOCK_SIZE: Final = 16 << 20
 """Parser block for a second try when a row is longer than the configured block.
 
 pyarrow cannot parse a row that spans more than one block; the retry re-reads the
@@ -35,9 +47,15 @@ DELIMITERS: Final = {"csv": ",", "tsv": "\t"}
 
 _STRADDLING = "straddling object straddles two block boundaries"
 _EMPTY = "Empty CSV file"
+_WHITESPACE = b" \t\r\n"
 
 
 def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
+    """Records in a CSV/TSV object, with its dialect in ``details`` (see dialect.py).
+
+    Raises Unreadable for content the parser rejects (a ragged record, a quote never
+    closed), NotInspected past a bound.
+    """
     block_size = guard.limits.block_size
     try:
         return _count(guard, fmt, block_size)
@@ -52,27 +70,57 @@ def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
 
 
 def _count(guard: SourceGuard, fmt: DatasetFormat, block_size: int) -> Counted:
-    delimiter = DELIMITERS[fmt.name]
-    with open_decoded(guard, gzipped=fmt.gzipped, max_bytes=guard.limits.max_scan_bytes) as text:
-        csv_text = _CsvText(text)
-        prefix = csv_text.peek(HEADER_PROBE_BYTES)
-        if not prefix.strip(b"\r\n") and csv_text.at_eof:
-            return Counted(0, _column_details([]))
-        columns = _probe_header(prefix, delimiter, complete=csv_text.at_eof)
-        rows = _count_rows(guard, csv_text, delimiter, block_size)
-    # The reader treats the header as a data row (see _count_rows).
-    return Counted(max(rows - 1, 0), _column_details(columns))
+    source = guard.source
+    rule = rule_for(guard.limits.csv_dialects, source.bucket, source.key)
+    with open_decoded(guard, gzipped=fmt.gzipped, max_bytes=guard.limits.max_scan_bytes) as raw:
+        csv_text, encoding = _open_text(raw, rule, guard.limits.block_size)
+        csv_text.skip_blank_lines()
+        probe = csv_text.peek(dialects.PROBE_BYTES)
+        if not probe:
+            return Counted(0, {"empty": True})
+        complete = csv_text.at_eof and len(probe) <= dialects.PROBE_BYTES
+        probe = probe[: dialects.PROBE_BYTES]
+        if encoding is None:
+            encoding = name_text_encoding(probe, complete=complete)
+        dialect = detect_dialect(
+            probe,
+            complete=complete,
+            default_delimiter=DELIMITERS[fmt.name],
+            rule=rule,
+            encoding=encoding,
+        )
+        del probe
+        rows = _count_rows(guard, csv_text, dialect.delimiter, block_size)
+    records = max(rows - 1, 0) if dialect.header else rows
+    return Counted(records, _details(dialect, records))
+
+
+def _open_text(
+    raw: io.BufferedReader, rule: CsvDialectRule | None, chunk_size: int
+) -> tuple[_CsvText, Encoding | None]:
+    """The parser's bytes (UTF-8 or ASCII-compatible), and the encoding when decided
+    by a byte-order mark, the NUL pattern of UTF-16 or the operator."""
+    head = raw.read(ENCODING_PROBE_BYTES)
+    encoding = sniff_encoding(head, rule.encoding if rule is not None else None)
+    if encoding is None or not encoding.transcode:
+        skip = encoding.bom if encoding is not None else 0
+        return _CsvText(raw.read, head[skip:]), encoding
+    replayed = _CsvText(raw.read, head[encoding.bom :], final_newline=False)
+    utf8 = io.BufferedReader(Transcoded(replayed.read, encoding.name, chunk_size), chunk_size)
+    return _CsvText(utf8.read, b""), encoding
 
 
 def _count_rows(guard: SourceGuard, text: _CsvText, delimiter: str, block_size: int) -> int:
     # Column names are autogenerated (f0, f1...) so only the first column needs
     # converting; the header comes back as a data row. Converting one column instead
     # of inferring every column's type is ~3x faster, and the parser still checks that
-    # every row has the header's field count.
+    # every row has the first row's field count.
     read_options = pa_csv.ReadOptions(
         block_size=block_size, use_threads=False, autogenerate_column_names=True
     )
-    parse_options = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    parse_options = pa_csv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=_skip_blank_row
+    )
     convert_options = pa_csv.ConvertOptions(
         include_columns=["f0"], column_types={"f0": pa.binary()}
     )
@@ -83,6 +131,7 @@ def _count_rows(guard: SourceGuard, text: _CsvText, delimiter: str, block_size: 
             read_options=read_options,
             parse_options=parse_options,
             convert_options=convert_options,
+            memory_pool=memory_pool(),
         )
 
     try:
@@ -91,6 +140,23 @@ def _count_rows(guard: SourceGuard, text: _CsvText, delimiter: str, block_size: 
         if _EMPTY in str(exc):
             return 0  # only blank lines
         raise
+
+
+def _skip_blank_row(row: Any) -> str:
+    """pyarrow's invalid-row handler: a whitespace-only line is not a record (as pandas
+    reads it); any other row with the wrong field count stays an error."""
+    return "skip" if not row.text.strip() else "error"
+
+
+def _details(dialect: Dialect, records: int) -> dict[str, Any]:
+    details = dialect.details()
+    columns = details.get("columns")
+    if columns is not None and len(columns) > MAX_DETAIL_COLUMNS:
+        details["columns"] = columns[:MAX_DETAIL_COLUMNS]
+        details["columns_truncated"] = True
+    if dialect.header and records == 0:
+        details["header_only"] = True
+    return details
 
 
 def _parse_error(exc: pa.ArrowInvalid) -> Unreadable:
@@ -105,56 +171,47 @@ def _parse_error(exc: pa.ArrowInvalid) -> Unreadable:
     return Unreadable(one_line(message))
 
 
-def _probe_header(prefix: bytes, delimiter: str, *, complete: bool) -> list[str] | None:
-    """The header's fields, or None when the probe does not hold a whole header row."""
-    text = prefix.decode("utf-8-sig", errors="replace")
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for row in rows:
-            if not row:
-                continue  # pyarrow skips blank lines before the header too
-            # A following row proves the header ended inside the probe.
-            return row if complete or next(rows, None) is not None else None
-    except csv.Error:
-        return None
-    return None
-
-
-def _column_details(columns: list[str] | None) -> dict[str, Any]:
-    if columns is None:
-        return {"columns": None}
-    details: dict[str, Any] = {
-        "columns": columns[:MAX_DETAIL_COLUMNS],
-        "num_columns": len(columns),
-    }
-    if len(columns) > MAX_DETAIL_COLUMNS:
-        details["columns_truncated"] = True
-    return details
-
-
 class _CsvText:
-    """The decoded stream as pyarrow should see it: a peeked prefix replayed first,
-    and a final newline when the data lacks one (pyarrow rejects a lone header row
-    without one; an extra line end never changes the count)."""
+    """A byte stream with a replayed prefix: ``peek`` looks ahead, ``read`` serves the
+    peeked bytes again, then the rest. With ``final_newline`` a last line without a line
+    end gets one (pyarrow rejects a lone header row without one; an extra line end never
+    changes the count)."""
 
-    def __init__(self, stream: io.BufferedReader) -> None:
-        self._stream = stream
-        self._prefix = b""
+    def __init__(
+        self, read: Callable[[int], bytes], pending: bytes, *, final_newline: bool = True
+    ) -> None:
+        self._read = read
+        self._prefix = pending
         self._offset = 0
-        self._last = b"\n"
-        self._finished = False
+        self._last = b"\n" if final_newline else b""
+        self._finished = not final_newline
         self.at_eof = False
+
+    def skip_blank_lines(self) -> None:
+        """Drop whole lines of whitespace before the first record, in bounded memory."""
+        while True:
+            chunk = self._prefix[self._offset :] or self._read(DEFAULT_BLOCK_SIZE)
+            self._prefix, self._offset = b"", 0
+            if not chunk:
+                self.at_eof = True
+                return
+            content = chunk.lstrip(_WHITESPACE)
+            if content:
+                blank = chunk[: len(chunk) - len(content)]
+                cut = max(blank.rfind(b"\n"), blank.rfind(b"\r")) + 1
+                self._prefix = chunk[cut:]
+                return
 
     def peek(self, size: int) -> bytes:
         """Read up to ``size`` bytes ahead; ``read`` serves them again."""
-        chunks = [self._prefix]
-        total = len(self._prefix)
+        chunks = [self._prefix[self._offset :]]
+        total = len(chunks[0])
         while total < size and not self.at_eof:
-            chunk = self._stream.read(size - total)
+            chunk = self._read(size - total)
             self.at_eof = not chunk
             chunks.append(chunk)
             total += len(chunk)
-        self._prefix = b"".join(chunks)
+        self._prefix, self._offset = b"".join(chunks), 0
         return self._prefix
 
     def read(self, size: int) -> bytes:
@@ -164,7 +221,7 @@ class _CsvText:
             if self._offset == len(self._prefix):
                 self._prefix, self._offset = b"", 0
         else:
-            data = b"" if self.at_eof else self._stream.read(size)
+            data = b"" if self.at_eof else self._read(size)
         if data:
             self._last = data[-1:]
             return data
