@@ -71,6 +71,13 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
+    Variable(
+        "NOTIFIER_IGNORE_PATTERNS",
+        False,
+        "Glob patterns (comma-separated) of keys that are not data, recorded as skipped; "
+        "added to the built-in job markers and table-format logs. A pattern without '/' "
+        "matches the file name, one with '/' the key at any depth; e.g. '*.tmp,_staging/*'.",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -83,6 +90,10 @@ DEFAULT_INSPECT_TIMEOUT_SECONDS: Final = 600.0
 
 DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 """One MinIO event is a few KiB; a MiB leaves room for batches and big metadata."""
+
+DEFAULT_IGNORE_PATTERNS: Final[tuple[str, ...]] = ()
+"""No extra patterns: notifier.inspection.not_data already skips job markers, checksums
+and Delta Lake, Iceberg and Hudi logs and manifests."""
 
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
@@ -120,6 +131,7 @@ class Settings:
     db_pool_size: int = DEFAULT_DB_POOL_SIZE
     log_level: str = "INFO"
     sns_confirm_topics: frozenset[str] = frozenset()
+    ignore_patterns: tuple[str, ...] = DEFAULT_IGNORE_PATTERNS
 
     @property
     def lease_seconds(self) -> float:
@@ -170,6 +182,10 @@ class Settings:
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
             ),
+            ignore_patterns=tuple(
+                p.strip() for p in env.get("NOTIFIER_IGNORE_PATTERNS", "").split(",") if p.strip()
+            )
+            or DEFAULT_IGNORE_PATTERNS,
         )
 
 

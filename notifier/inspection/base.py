@@ -10,6 +10,7 @@ from notifier.phases import Phase
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_MAX_JSON_DEPTH",
     "DEFAULT_MAX_JSON_DOCUMENT_BYTES",
     "DEFAULT_MAX_PARQUET_FOOTER_BYTES",
     "DEFAULT_MAX_SCAN_BYTES",
@@ -32,6 +33,13 @@ DEFAULT_MAX_JSON_DOCUMENT_BYTES: Final = 64 * 1024**2
 """Largest JSON document parsed whole (model cards, results files), and the largest
 single JSON Lines line or JSON array element; parsed Python objects take ~5-10x this."""
 
+DEFAULT_MAX_JSON_DEPTH: Final = 512
+"""Deepest nesting of arrays and objects any JSON reader accepts; deeper is an error.
+
+Records, pandas output and model cards nest a handful of levels; parsers spend memory
+per level (ijson's prefixes with the square of the depth), so the depth is bounded
+before it can cost more than a few MiB."""
+
 DEFAULT_MAX_PARQUET_FOOTER_BYTES: Final = 64 * 1024**2
 """Largest Parquet footer read; real footers are KiB to a few MiB even for wide files."""
 
@@ -51,6 +59,9 @@ class InspectionLimits:
     max_parquet_footer_bytes: int = DEFAULT_MAX_PARQUET_FOOTER_BYTES
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     block_size: int = DEFAULT_BLOCK_SIZE
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    ignore_patterns: tuple[str, ...] = ()
+    """Glob patterns of keys that are not data, on top of ``not_data.NOT_DATA``."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -58,6 +69,7 @@ class InspectionLimits:
             "max_json_document_bytes",
             "max_parquet_footer_bytes",
             "block_size",
+            "max_json_depth",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"InspectionLimits.{name} must be positive")

@@ -92,6 +92,7 @@ class Processor:
         self._limits = InspectionLimits(
             max_scan_bytes=settings.max_scan_bytes,
             timeout_seconds=settings.inspect_timeout_seconds,
+            ignore_patterns=settings.ignore_patterns,
         )
 
     def process_next(self) -> bool:

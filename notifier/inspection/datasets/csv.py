@@ -53,7 +53,9 @@ def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
 
 def _count(guard: SourceGuard, fmt: DatasetFormat, block_size: int) -> Counted:
     delimiter = DELIMITERS[fmt.name]
-    with open_decoded(guard, gzipped=fmt.gzipped, max_bytes=guard.limits.max_scan_bytes) as text:
+    with open_decoded(
+        guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
+    ) as text:
         csv_text = _CsvText(text)
         prefix = csv_text.peek(HEADER_PROBE_BYTES)
         if not prefix.strip(b"\r\n") and csv_text.at_eof:
