@@ -120,7 +120,13 @@ def test_parquet_with_a_lying_content_encoding_is_read_by_ranges(
 ):
     sink = io.BytesIO()
     pq.write_table(pa.table({"x": list(range(500))}), sink)
-    put(s3_client, buckets.raw, "p/part-0.parquet", sink.getvalue(), metadata={"Content-Encoding": "gzip"})
+    put(
+        s3_client,
+        buckets.raw,
+        "p/part-0.parquet",
+        sink.getvalue(),
+        metadata={"Content-Encoding": "gzip"},
+    )
     deliver(client, auth, s3_client, buckets.raw, "p/part-0.parquet")
     processor.drain()
     row = the_row(db, "ingestion_events")
@@ -175,7 +181,9 @@ def test_table_format_logs_and_job_markers_are_skipped(
     assert "Hudi" in found["sales/.hoodie/20261129.commit"]["reason"]
 
 
-def test_ignore_patterns_setting_adds_patterns(settings, pool, client, auth, s3_client, buckets, db):
+def test_ignore_patterns_setting_adds_patterns(
+    settings, pool, client, auth, s3_client, buckets, db
+):
     put(s3_client, buckets.raw, "tmp/scratch.csv", b"a\n1\n")
     deliver(client, auth, s3_client, buckets.raw, "tmp/scratch.csv")
     ignoring = dataclasses.replace(settings, ignore_patterns=("tmp/*",))

@@ -65,6 +65,9 @@ _EMPTY = "Empty JSON"
 _BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
 """A blank line between two line ends (blank means bytes.strip() leaves nothing)."""
 _NO_FIELDS: Final = pa.schema([])
+_BLANKS: Final = b" \t\r\n\x0b\x0c"
+_NOT_AN_OBJECT_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*[^{ \t\r\n\x0b\x0c]")
+"""A line whose first significant byte is not ``{``."""
 
 _OPEN: Final = frozenset({"start_map", "start_array"})
 _CLOSE: Final = frozenset({"end_map", "end_array"})
@@ -79,6 +82,18 @@ class _BadLine(Unreadable):
     """A line that is not JSON, or too long to parse."""
 
 
+class _NotObjectLines(Exception):
+    """A line holds something other than an object: pyarrow must not see it.
+
+    pyarrow 21's JSON reader crashes the process (SIGSEGV, or abort) on a block that
+    starts with ``null`` or ``[]``; the line-by-line pass counts such files instead.
+    """
+
+
+class _IntegerOverflow(Exception):
+    """yajl parsed an integer beyond 64 bits as a float and refused it."""
+
+
 class _SeveralValues(Exception):
     """The document holds more than one top-level value: it is JSON Lines."""
 
@@ -86,38 +101,62 @@ class _SeveralValues(Exception):
 def count_json_lines(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
     non_finite = False
     try:
-        records, lines, non_finite = _count_with_arrow(guard, fmt)
+        records, lines, non_finite, deep = _count_with_arrow(guard, fmt)
+    except _NotObjectLines:
+        logger.info("a JSON Lines line is not an object; counting by line")
     except pa.ArrowException as exc:
         if guard.halted:
             raise
         logger.info("pyarrow rejected JSON Lines (%s); rescanning by line", one_line(str(exc)))
     else:
-        if records == lines:
+        if records == lines and not deep:
             return Counted(records, _details("lines", records, non_finite=non_finite))
-        logger.info("pyarrow saw %d records in %d lines; rescanning by line", records, lines)
+        logger.info(
+            "pyarrow saw %d records in %d lines%s; rescanning by line",
+            records,
+            lines,
+            " (some may nest too deep)" if deep else "",
+        )
     records = _count_line_by_line(guard, fmt)
     return Counted(records, _details("lines", records, non_finite=non_finite))
 
 
 def count_json_document(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
-    """A JSON document by its layout (see the module docstring); several values are lines."""
+    """A JSON document by its layout (see the module docstring); several values are lines.
+
+    Numbers are parsed as floats (yajl's fast path); an integer beyond 64 bits, which
+    yajl then refuses, makes a second pass with exact numbers.
+    """
+    for exact_numbers in (False, True):
+        try:
+            counted = _count_document(guard, fmt, exact_numbers=exact_numbers)
+        except _IntegerOverflow:
+            continue
+        if counted is not None:
+            return counted
+        break
+    try:
+        return count_json_lines(guard, fmt)
+    except _BadLine as exc:
+        raise Unreadable(f"neither a JSON document nor JSON Lines: {exc.reason}") from None
+
+
+def _count_document(
+    guard: SourceGuard, fmt: DatasetFormat, *, exact_numbers: bool
+) -> Counted | None:
+    """The document's count, or None when it is not one array or object (JSON Lines?)."""
     with open_decoded(
         guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
     ) as data:
         first = first_significant_byte(data)
         if not first:
             return Counted(0, _details("empty", 0))
-        if first in (b"[", b"{"):
-            walker = _Walker(guard, data)
-            try:
-                return walker.count()
-            except _SeveralValues:
-                pass
-    try:
-        counted = count_json_lines(guard, fmt)
-    except _BadLine as exc:
-        raise Unreadable(f"neither a JSON document nor JSON Lines: {exc.reason}") from None
-    return counted
+        if first not in (b"[", b"{"):
+            return None
+        try:
+            return _Walker(guard, data, exact_numbers=exact_numbers).count()
+        except _SeveralValues:
+            return None
 
 
 def _details(
@@ -134,8 +173,10 @@ def _details(
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int, bool]:
-    """(records pyarrow parsed, non-blank lines, whether NaN/Infinity were seen)."""
+def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int, bool, bool]:
+    """(records pyarrow parsed, non-blank lines, whether NaN/Infinity were seen, whether
+    a line may nest deeper than the limit: pyarrow parses any depth in bounded memory,
+    so the line-by-line pass must then judge)."""
     read_options = pa_json.ReadOptions(block_size=guard.limits.block_size, use_threads=False)
     parse_options = pa_json.ParseOptions(
         explicit_schema=_NO_FIELDS, unexpected_field_behavior="ignore"
@@ -147,7 +188,7 @@ def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int,
     with open_decoded(
         guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
     ) as data:
-        lines = _LineTally(data)
+        lines = _LineTally(data, guard.limits.max_json_depth)
         rewritten = _NonFiniteAsNull(lines.read)
         try:
             records = count_batches(guard, rewritten.read, open_reader)
@@ -155,7 +196,7 @@ def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int,
             if _EMPTY not in str(exc):
                 raise
             records = 0
-    return records, lines.count(), rewritten.seen
+    return records, lines.count(), rewritten.seen, lines.maybe_too_deep
 
 
 def _count_line_by_line(guard: SourceGuard, fmt: DatasetFormat) -> int:
@@ -186,12 +227,24 @@ def _check_line(line: bytes, number: int, max_depth: int) -> None:
 
 
 class _LineTally:
-    """Passes bytes through, counting the lines that hold more than whitespace."""
+    """Passes bytes through, counting the lines that hold more than whitespace, and
+    flagging (``maybe_too_deep``) any line that may nest deeper than ``max_depth``.
 
-    def __init__(self, data: io.BufferedReader) -> None:
+    A line cannot nest deeper than it has ``[`` and ``{``. Per chunk, that bound is
+    taken for all its lines at once: every line pyarrow accepts is an object (at least
+    one ``{``), so one line holds at most the chunk's brackets less one per other line.
+    Only when that exceeds ``max_depth`` (records holding objects) are lines counted
+    one by one; flat records cost two ``bytes.count`` per chunk.
+    """
+
+    def __init__(self, data: io.BufferedReader, max_depth: int) -> None:
         self._data = data
+        self._max_depth = max_depth
         self._lines = 0
         self._open_line_has_content = False
+        self._open_line_brackets = 0
+        self._at_line_start = True
+        self.maybe_too_deep = False
 
     def read(self, size: int) -> bytes:
         chunk = self._data.read(size)
@@ -203,14 +256,53 @@ class _LineTally:
         return self._lines + self._open_line_has_content
 
     def _tally(self, chunk: bytes) -> None:
+        self._check_objects(chunk)
+        brackets = _brackets(chunk)
         first_end = chunk.find(b"\n")
         if first_end < 0:
             self._open_line_has_content |= bool(chunk.strip())
+            self._open_line_brackets += brackets
+            self._flag(self._open_line_brackets)
             return
         last_end = chunk.rfind(b"\n")
+        middle = _content_lines(chunk[first_end : last_end + 1])
         self._lines += self._open_line_has_content or bool(chunk[:first_end].strip())
-        self._lines += _content_lines(chunk[first_end : last_end + 1])
-        self._open_line_has_content = bool(chunk[last_end + 1 :].strip())
+        self._lines += middle
+        tail = chunk[last_end + 1 :]
+        if self._open_line_brackets + brackets - max(middle - 1, 0) > self._max_depth:
+            self._check_lines(chunk, first_end)
+        self._open_line_has_content = bool(tail.strip())
+        self._open_line_brackets = _brackets(tail)
+
+    def _check_objects(self, chunk: bytes) -> None:
+        """Raise _NotObjectLines before pyarrow sees a line that does not start with ``{``."""
+        if self._at_line_start:
+            start = chunk.lstrip(_BLANKS)[:1]
+            if start and start != b"{":
+                raise _NotObjectLines
+        if _NOT_AN_OBJECT_LINE.search(chunk) is not None:
+            raise _NotObjectLines
+        last_end = chunk.rfind(b"\n")
+        if last_end >= 0:
+            self._at_line_start = not chunk[last_end + 1 :].strip(_BLANKS)
+        elif chunk.strip(_BLANKS):
+            self._at_line_start = False
+
+    def _check_lines(self, chunk: bytes, first_end: int) -> None:
+        if self.maybe_too_deep:
+            return
+        self._flag(self._open_line_brackets + _brackets(chunk[:first_end]))
+        for line in chunk[first_end + 1 :].split(b"\n"):
+            if len(line) > self._max_depth:
+                self._flag(_brackets(line))
+
+    def _flag(self, brackets: int) -> None:
+        self.maybe_too_deep |= brackets > self._max_depth
+
+
+def _brackets(data: bytes) -> int:
+    """Opening brackets in ``data``, strings included: a bound on its nesting depth."""
+    return data.count(b"[") + data.count(b"{")
 
 
 def _content_lines(ends: bytes) -> int:
@@ -357,13 +449,16 @@ class _ObjectSummary:
 class _Walker:
     """Walks one JSON document's parse events, within the depth and element bounds."""
 
-    def __init__(self, guard: SourceGuard, data: io.BufferedReader) -> None:
+    def __init__(self, guard: SourceGuard, data: io.BufferedReader, *, exact_numbers: bool) -> None:
         self._guard = guard
         self._max_depth = guard.limits.max_json_depth
         self._window = _ElementWindow(data, guard.limits.max_json_document_bytes)
         self._numbers = _NonFiniteAsNull(self._window.read)
         self._events: Iterator[tuple[str, Any]] = ijson.basic_parse(
-            self._numbers, use_float=True, multiple_values=True, buf_size=guard.limits.block_size
+            self._numbers,
+            use_float=not exact_numbers,
+            multiple_values=True,
+            buf_size=guard.limits.block_size,
         )
         self._elements = 0
 
@@ -373,6 +468,8 @@ class _Walker:
             if next(self._events, None) is not None:
                 raise _SeveralValues
         except ijson.JSONError as exc:
+            if "integer overflow" in str(exc):
+                raise _IntegerOverflow from None
             raise Unreadable(self._parse_error(exc)) from None
         counted = walked if isinstance(walked, Counted) else _classify(walked)
         if self._numbers.seen:
