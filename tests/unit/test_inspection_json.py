@@ -250,8 +250,8 @@ def test_python_json_dump_with_nan_and_infinity() -> None:
     verdict = inspect(json.dumps(records).encode(), key="py.json")
     assert (verdict.estado, verdict.num_registros) == ("ok", 4)
     assert verdict.details == {"layout": "array", "non_finite_numbers": True}
-    lines = inspect(jsonl(records), key="py.jsonl")
-    assert (lines.num_registros, lines.details["non_finite_numbers"]) == (4, True)
+    lines = inspect(jsonl(records), key="py.jsonl", limits=InspectionLimits(block_size=16))
+    assert (lines.estado, lines.num_registros) == ("ok", 4)
 
 
 def test_nan_split_across_read_blocks_is_still_read() -> None:

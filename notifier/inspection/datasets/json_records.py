@@ -30,10 +30,17 @@ integer keys and the counts differ, the object is ``skipped``: a guess could be 
 Any other object is ``skipped`` with what was seen.
 
 Python's ``json`` writes ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, RFC 8259
-section 6); yajl and pyarrow reject them, so they are read as ``null`` on the way in
-(``_NonFiniteAsNull``). Nesting deeper than ``InspectionLimits.max_json_depth`` is an
-error on every path; pyarrow parses a JSON Lines block at any depth in bounded memory,
-and its count is taken only for lines it could parse within one block.
+section 6). pyarrow and ``json.loads`` accept them; yajl does not, so documents reach
+it through ``_NonFiniteAsNull``, which reads them as ``null`` (details then say
+``non_finite_numbers``). ijson's own backends all reject them, and yajl (its C backend)
+is the one that parses in bounded memory, so the tokens are rewritten rather than the
+parser swapped.
+
+Nesting deeper than ``InspectionLimits.max_json_depth`` is an error on every path: the
+document walk counts depth per event; JSON Lines lines that may be that deep (more
+brackets than the limit) go to the line-by-line pass, which measures them exactly.
+pyarrow's JSON reader crashes the process on a block that starts with ``null`` or
+``[]`` (pyarrow 21), so it only ever sees lines that start with ``{``.
 """
 
 from __future__ import annotations
@@ -68,6 +75,9 @@ _NO_FIELDS: Final = pa.schema([])
 _BLANKS: Final = b" \t\r\n\x0b\x0c"
 _NOT_AN_OBJECT_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*[^{ \t\r\n\x0b\x0c]")
 """A line whose first significant byte is not ``{``."""
+_ODD_LINE = re.compile(rb"\n(?!\{)")
+"""A line end followed by anything but ``{``: a blank line, leading blanks, a value
+that is not an object, or the end of the chunk."""
 
 _OPEN: Final = frozenset({"start_map", "start_array"})
 _CLOSE: Final = frozenset({"end_map", "end_array"})
@@ -99,9 +109,8 @@ class _SeveralValues(Exception):
 
 
 def count_json_lines(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
-    non_finite = False
     try:
-        records, lines, non_finite, deep = _count_with_arrow(guard, fmt)
+        records, lines, deep = _count_with_arrow(guard, fmt)
     except _NotObjectLines:
         logger.info("a JSON Lines line is not an object; counting by line")
     except pa.ArrowException as exc:
@@ -110,7 +119,7 @@ def count_json_lines(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
         logger.info("pyarrow rejected JSON Lines (%s); rescanning by line", one_line(str(exc)))
     else:
         if records == lines and not deep:
-            return Counted(records, _details("lines", records, non_finite=non_finite))
+            return Counted(records, _details("lines", records))
         logger.info(
             "pyarrow saw %d records in %d lines%s; rescanning by line",
             records,
@@ -118,7 +127,7 @@ def count_json_lines(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
             " (some may nest too deep)" if deep else "",
         )
     records = _count_line_by_line(guard, fmt)
-    return Counted(records, _details("lines", records, non_finite=non_finite))
+    return Counted(records, _details("lines", records))
 
 
 def count_json_document(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
@@ -159,24 +168,20 @@ def _count_document(
             return None
 
 
-def _details(
-    layout: str, records: int, *, non_finite: bool = False, **extra: Any
-) -> dict[str, Any]:
+def _details(layout: str, records: int, **extra: Any) -> dict[str, Any]:
     details: dict[str, Any] = {"layout": layout, **extra}
     if records == 0:
         details["empty"] = True
-    if non_finite:
-        details["non_finite_numbers"] = True
     return details
 
 
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int, bool, bool]:
-    """(records pyarrow parsed, non-blank lines, whether NaN/Infinity were seen, whether
-    a line may nest deeper than the limit: pyarrow parses any depth in bounded memory,
-    so the line-by-line pass must then judge)."""
+def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int, bool]:
+    """(records pyarrow parsed, non-blank lines, whether a line may nest deeper than
+    the limit: pyarrow parses any depth in bounded memory, so the line-by-line pass
+    must then judge). pyarrow reads NaN and Infinity as numbers, as Python writes them."""
     read_options = pa_json.ReadOptions(block_size=guard.limits.block_size, use_threads=False)
     parse_options = pa_json.ParseOptions(
         explicit_schema=_NO_FIELDS, unexpected_field_behavior="ignore"
@@ -189,14 +194,13 @@ def _count_with_arrow(guard: SourceGuard, fmt: DatasetFormat) -> tuple[int, int,
         guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
     ) as data:
         lines = _LineTally(data, guard.limits.max_json_depth)
-        rewritten = _NonFiniteAsNull(lines.read)
         try:
-            records = count_batches(guard, rewritten.read, open_reader)
+            records = count_batches(guard, lines.read, open_reader)
         except pa.ArrowInvalid as exc:
             if _EMPTY not in str(exc):
                 raise
             records = 0
-    return records, lines.count(), rewritten.seen, lines.maybe_too_deep
+    return records, lines.count(), lines.maybe_too_deep
 
 
 def _count_line_by_line(guard: SourceGuard, fmt: DatasetFormat) -> int:
@@ -230,11 +234,11 @@ class _LineTally:
     """Passes bytes through, counting the lines that hold more than whitespace, and
     flagging (``maybe_too_deep``) any line that may nest deeper than ``max_depth``.
 
-    A line cannot nest deeper than it has ``[`` and ``{``. Per chunk, that bound is
-    taken for all its lines at once: every line pyarrow accepts is an object (at least
-    one ``{``), so one line holds at most the chunk's brackets less one per other line.
-    Only when that exceeds ``max_depth`` (records holding objects) are lines counted
-    one by one; flat records cost two ``bytes.count`` per chunk.
+    Nesting ``n`` levels takes ``n`` opening and ``n`` closing brackets, so only a line
+    longer than ``2 * max_depth`` bytes can be too deep. Whole lines inside a chunk are
+    checked by looking for a line end in every ``max_depth``-byte window (a line twice
+    that long holds a window without one): about two thousand ``bytes.find`` per MiB.
+    Lines found long, and lines running across chunks, have their brackets counted.
     """
 
     def __init__(self, data: io.BufferedReader, max_depth: int) -> None:
@@ -248,53 +252,57 @@ class _LineTally:
 
     def read(self, size: int) -> bytes:
         chunk = self._data.read(size)
-        self._tally(chunk)
+        # One search finds both blank lines and lines that are not objects; plain
+        # JSON Lines have neither, and then the slower checks are skipped.
+        plain = _ODD_LINE.search(chunk) is None
+        self._check_objects(chunk, plain=plain)
+        self._tally(chunk, plain=plain)
         return chunk
 
     def count(self) -> int:
         """Non-blank lines read so far, a final line without a line end included."""
         return self._lines + self._open_line_has_content
 
-    def _tally(self, chunk: bytes) -> None:
-        self._check_objects(chunk)
-        brackets = _brackets(chunk)
+    def _tally(self, chunk: bytes, *, plain: bool) -> None:
         first_end = chunk.find(b"\n")
         if first_end < 0:
             self._open_line_has_content |= bool(chunk.strip())
-            self._open_line_brackets += brackets
+            self._open_line_brackets += _brackets(chunk)
             self._flag(self._open_line_brackets)
             return
         last_end = chunk.rfind(b"\n")
-        middle = _content_lines(chunk[first_end : last_end + 1])
         self._lines += self._open_line_has_content or bool(chunk[:first_end].strip())
-        self._lines += middle
+        ends = chunk[first_end : last_end + 1]
+        self._lines += ends.count(b"\n") - 1 if plain else _content_lines(ends)
+        self._flag(self._open_line_brackets + _brackets(chunk[:first_end]))
+        if not self.maybe_too_deep and self._has_long_line(chunk, first_end + 1, last_end):
+            for line in chunk[first_end + 1 : last_end].split(b"\n"):
+                self._flag(_brackets(line) if len(line) > 2 * self._max_depth else 0)
         tail = chunk[last_end + 1 :]
-        if self._open_line_brackets + brackets - max(middle - 1, 0) > self._max_depth:
-            self._check_lines(chunk, first_end)
         self._open_line_has_content = bool(tail.strip())
         self._open_line_brackets = _brackets(tail)
 
-    def _check_objects(self, chunk: bytes) -> None:
+    def _has_long_line(self, chunk: bytes, start: int, end: int) -> bool:
+        """Whether ``chunk[start:end]`` may hold a line longer than ``2 * max_depth``."""
+        window = self._max_depth
+        for position in range(start, end - window + 1, window):
+            if chunk.find(b"\n", position, position + window) < 0:
+                return True
+        return False
+
+    def _check_objects(self, chunk: bytes, *, plain: bool) -> None:
         """Raise _NotObjectLines before pyarrow sees a line that does not start with ``{``."""
         if self._at_line_start:
             start = chunk.lstrip(_BLANKS)[:1]
             if start and start != b"{":
                 raise _NotObjectLines
-        if _NOT_AN_OBJECT_LINE.search(chunk) is not None:
+        if not plain and _NOT_AN_OBJECT_LINE.search(chunk) is not None:
             raise _NotObjectLines
         last_end = chunk.rfind(b"\n")
         if last_end >= 0:
             self._at_line_start = not chunk[last_end + 1 :].strip(_BLANKS)
         elif chunk.strip(_BLANKS):
             self._at_line_start = False
-
-    def _check_lines(self, chunk: bytes, first_end: int) -> None:
-        if self.maybe_too_deep:
-            return
-        self._flag(self._open_line_brackets + _brackets(chunk[:first_end]))
-        for line in chunk[first_end + 1 :].split(b"\n"):
-            if len(line) > self._max_depth:
-                self._flag(_brackets(line))
 
     def _flag(self, brackets: int) -> None:
         self.maybe_too_deep |= brackets > self._max_depth
@@ -314,10 +322,12 @@ def _content_lines(ends: bytes) -> int:
 
 # --- Non-standard numbers ----------------------------------------------------------
 
-_NON_FINITE = re.compile(rb"(?<=[\[,:\s])(?:-?Infinity|NaN)(?=[\s,\]}]|\Z)")
-"""``NaN``, ``Infinity``, ``-Infinity`` where a value starts: after ``[``, ``,``, ``:``
-or whitespace, and ending at a delimiter. Inside a string a match only changes text
-that is not counted; after a backslash or a letter it is never a match."""
+_BEFORE_VALUE: Final = frozenset(b"[,: \t\r\n")
+_AFTER_VALUE: Final = frozenset(b",]} \t\r\n")
+"""``NaN``, ``Infinity``, ``-Infinity`` are rewritten where a value starts (after ``[``,
+``,``, ``:`` or whitespace) and ends (before a delimiter or the end). Inside a string
+a rewrite only changes text that is not counted; after a backslash or a letter there
+is none. The literals are found with ``bytes.find``; each match is checked in Python."""
 
 _DELIMITERS: Final = tuple(bytes([byte]) for byte in b",[]{}: \t\r\n")
 _LONGEST_TOKEN: Final = 64
@@ -368,14 +378,36 @@ class _NonFiniteAsNull:
         return self._rewrite(buffer[:cut])
 
     def _rewrite(self, data: bytes) -> bytes:
-        if data and (b"NaN" in data or b"Infinity" in data):
-            rewritten = _NON_FINITE.sub(b"null", self._previous + data)[1:]
-            if rewritten != data:
-                self.seen = True
-                data = rewritten
-        if data:
-            self._previous = data[-1:]
-        return data
+        if not data:
+            return data
+        previous, self._previous = self._previous[0], data[-1:]
+        if b"NaN" not in data and b"Infinity" not in data:
+            return data
+        pieces: list[bytes] = []
+        done = 0
+        for start, end in _non_finite_tokens(data):
+            before = data[start - 1] if start else previous
+            if before in _BEFORE_VALUE and (end == len(data) or data[end] in _AFTER_VALUE):
+                pieces += (data[done:start], b"null")
+                done = end
+        if not pieces:
+            return data
+        self.seen = True
+        pieces.append(data[done:])
+        return b"".join(pieces)
+
+
+def _non_finite_tokens(data: bytes) -> list[tuple[int, int]]:
+    """Spans of ``NaN``, ``Infinity`` and ``-Infinity`` in ``data``, in order."""
+    spans = []
+    for literal in (b"NaN", b"Infinity"):
+        found = data.find(literal)
+        while found >= 0:
+            end = found + len(literal)
+            negative = literal == b"Infinity" and found > 0 and data[found - 1] == ord("-")
+            spans.append((found - negative, end))
+            found = data.find(literal, end)
+    return sorted(spans)
 
 
 # --- JSON documents ----------------------------------------------------------------
