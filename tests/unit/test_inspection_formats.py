@@ -236,3 +236,10 @@ def test_deep_json_lines_line_is_an_error() -> None:
     assert verdict.estado == "error"
     assert verdict.reason is not None
     assert "line 2 nests deeper than 512 levels" in verdict.reason
+
+
+def test_deeply_nested_metadata_value_is_kept_as_text() -> None:
+    source = BytesSource(b"\x80\x04.", "m/model.pkl", user_metadata={"layers": "[" * 3000})
+    verdict = inspect_object(Phase.TRAINING, source, InspectionLimits())
+    assert verdict.estado == "ok"
+    assert verdict.details["parametros"]["layers"] == "[" * 1024
