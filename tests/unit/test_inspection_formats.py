@@ -243,3 +243,12 @@ def test_deeply_nested_metadata_value_is_kept_as_text() -> None:
     verdict = inspect_object(Phase.TRAINING, source, InspectionLimits())
     assert verdict.estado == "ok"
     assert verdict.details["parametros"]["layers"] == "[" * 1024
+
+
+def test_content_detected_text_over_the_scan_cap_is_skipped_after_its_head() -> None:
+    source = BytesSource(b'[{"a": 1}]' + b" " * 100_000, "export-2026")
+    limits = InspectionLimits(max_scan_bytes=50_000)
+    verdict = inspect_object(Phase.INGESTION, source, limits)
+    assert (verdict.estado, verdict.format) == ("skipped", "json")
+    assert verdict.reason == "object is 97.67 KiB, over the 48.83 KiB scan cap"
+    assert source.bytes_read == SNIFF_BYTES

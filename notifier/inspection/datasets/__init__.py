@@ -91,18 +91,21 @@ FORMATS: Final = FormatRegistry(
 def inspect_dataset(guard: SourceGuard) -> Inspection:
     source = guard.source
     claim = FORMATS.claim(source.key, source.content_type)
-    cap = guard.limits.max_scan_bytes
-    if (
-        claim.spec is not None
-        and claim.spec.streamed
-        and source.size is not None
-        and source.size > cap
-    ):
-        return Inspection.skipped(
-            claim.spec.name,
-            f"object is {human_bytes(source.size)}, over the {human_bytes(cap)} scan cap",
-        )
+    if claim.spec is not None and claim.spec.streamed and _over_cap(guard):
+        return _skipped_over_cap(guard, claim.spec.name)
     return run_guarded(guard, claim.spec.name if claim.spec else None, lambda: _inspect(guard))
+
+
+def _over_cap(guard: SourceGuard) -> bool:
+    size = guard.source.size
+    return size is not None and size > guard.limits.max_scan_bytes
+
+
+def _skipped_over_cap(guard: SourceGuard, name: str) -> Inspection:
+    size, cap = guard.source.size or 0, guard.limits.max_scan_bytes
+    return Inspection.skipped(
+        name, f"object is {human_bytes(size)}, over the {human_bytes(cap)} scan cap"
+    )
 
 
 def _inspect(guard: SourceGuard) -> Inspection:
@@ -129,6 +132,8 @@ def _count_detected(guard: SourceGuard, detection: Detection) -> Inspection:
     if detection.skip is not None or fmt is None:
         name = fmt.name if fmt else None
         return Inspection.skipped(name, detection.skip or "unsupported format", detection.details())
+    if fmt.scanned and _over_cap(guard):
+        return _skipped_over_cap(guard, fmt.name)
     return run_guarded(guard, fmt.name, lambda: _count(guard, fmt, detection))
 
 
