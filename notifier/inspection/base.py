@@ -27,7 +27,8 @@ DEFAULT_MAX_SCAN_BYTES: Final = 10 * 1024**3
 """Text objects (CSV, TSV, JSON Lines, JSON) above this size are skipped, not scanned.
 
 Measured on one core: CSV and JSON Lines count at ~0.25-0.7 GB/s (10 GiB in 15-40 s),
-JSON arrays at ~0.04 GB/s (10 GiB in ~4.5 min, inside the default time budget)."""
+JSON documents at ~0.025 GB/s (10 GiB in ~7 min, inside the default time budget; the
+depth-bounded event walk costs ~1.45x ijson.items, see bench/bench_count_json.py)."""
 
 DEFAULT_MAX_JSON_DOCUMENT_BYTES: Final = 64 * 1024**2
 """Largest JSON document parsed whole (model cards, results files), and the largest
