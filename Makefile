@@ -52,6 +52,7 @@ deploy-check: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binarie
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_count_csv.py --size-mb 1024
+	$(BIN)/python bench/bench_count_json.py --size-mb 256
 	$(BIN)/python bench/bench_parquet_footer.py
 	$(BIN)/python bench/bench_receiver.py
 

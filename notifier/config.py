@@ -238,6 +238,13 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         "delimiter:comma|semicolon|tab|pipe, encoding:<codec> (e.g. utf-16, cp1252). "
         "Example: 'raw/unsw/=header:absent;silver/eu/=delimiter:semicolon,encoding:cp1252'.",
     ),
+    Variable(
+        "NOTIFIER_IGNORE_PATTERNS",
+        False,
+        "Glob patterns (comma-separated) of keys that are not data, recorded as skipped; "
+        "added to the built-in job markers and table-format logs. A pattern without '/' "
+        "matches the file name, one with '/' the key at any depth; e.g. '*.tmp,_staging/*'.",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -257,6 +264,10 @@ MIN_DASHBOARD_TOKEN_LENGTH: Final = 16
 LOG_FORMATS: Final = ("text", "json")
 DEFAULT_LOG_FORMAT: Final = "text"
 """Readable lines; the Kubernetes manifests set ``json`` for log collectors."""
+
+DEFAULT_IGNORE_PATTERNS: Final[tuple[str, ...]] = ()
+"""No extra patterns: notifier.inspection.not_data already skips job markers, checksums
+and Delta Lake, Iceberg and Hudi logs and manifests."""
 
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
@@ -380,6 +391,7 @@ class Settings:
     """Key-path templates per bucket (NOTIFIER_PATH_TEMPLATES); none by default."""
     analysis: AnalysisSettings = AnalysisSettings()
     csv_dialects: tuple[CsvDialectRule, ...] = ()
+    ignore_patterns: tuple[str, ...] = DEFAULT_IGNORE_PATTERNS
 
     @property
     def lease_seconds(self) -> float:
@@ -476,6 +488,10 @@ class Settings:
             path_templates=path_templates,
             analysis=analysis,
             csv_dialects=csv_dialects,
+            ignore_patterns=tuple(
+                p.strip() for p in env.get("NOTIFIER_IGNORE_PATTERNS", "").split(",") if p.strip()
+            )
+            or DEFAULT_IGNORE_PATTERNS,
         )
 
 

@@ -199,6 +199,7 @@ class S3ObjectSource:
     bytes_read: int = 0
 
     def open_stream(self) -> io.BufferedReader:
+        """The object's bytes exactly as stored: a ``Content-Encoding`` is not undone."""
         with s3_errors(self.bucket, self.key):
             response = self.client.get_object(self.bucket, self.key, version_id=self.version_id)
         return io.BufferedReader(_ResponseReader(self, response), buffer_size=1 << 20)
@@ -211,7 +212,7 @@ class S3ObjectSource:
                 self.bucket, self.key, offset=offset, length=length, version_id=self.version_id
             )
             try:
-                data: bytes = response.read()
+                data: bytes = response.read(decode_content=False)
             finally:
                 response.close()
                 response.release_conn()
@@ -238,7 +239,12 @@ class S3ObjectSource:
 
 
 class _ResponseReader(io.RawIOBase):
-    """A GET response as a raw file that counts bytes and translates transport errors."""
+    """A GET response as a raw file that counts bytes and translates transport errors.
+
+    Reads pass ``decode_content=False``: urllib3 would otherwise gunzip an object
+    stored with ``Content-Encoding: gzip`` (and choke on a ranged slice of one), and
+    inspection must see the stored bytes, whose compression it detects itself.
+    """
 
     def __init__(self, owner: S3ObjectSource, response: Any) -> None:
         self._owner = owner
@@ -249,7 +255,7 @@ class _ResponseReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         with s3_errors(self._owner.bucket, self._owner.key):
-            data: bytes = self._response.read(len(buffer))
+            data: bytes = self._response.read(len(buffer), decode_content=False)
         buffer[: len(data)] = data
         self._owner.bytes_read += len(data)
         return len(data)

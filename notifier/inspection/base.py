@@ -11,6 +11,7 @@ from notifier.phases import Phase
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_MAX_JSON_DEPTH",
     "DEFAULT_MAX_JSON_DOCUMENT_BYTES",
     "DEFAULT_MAX_PARQUET_FOOTER_BYTES",
     "DEFAULT_MAX_SCAN_BYTES",
@@ -27,11 +28,19 @@ DEFAULT_MAX_SCAN_BYTES: Final = 10 * 1024**3
 """Text objects (CSV, TSV, JSON Lines, JSON) above this size are skipped, not scanned.
 
 Measured on one core: CSV and JSON Lines count at ~0.25-0.7 GB/s (10 GiB in 15-40 s),
-JSON arrays at ~0.04 GB/s (10 GiB in ~4.5 min, inside the default time budget)."""
+JSON documents at ~0.025 GB/s (10 GiB in ~7 min, inside the default time budget; the
+depth-bounded event walk costs ~1.45x ijson.items, see bench/bench_count_json.py)."""
 
 DEFAULT_MAX_JSON_DOCUMENT_BYTES: Final = 64 * 1024**2
 """Largest JSON document parsed whole (model cards, results files), and the largest
 single JSON Lines line or JSON array element; parsed Python objects take ~5-10x this."""
+
+DEFAULT_MAX_JSON_DEPTH: Final = 512
+"""Deepest nesting of arrays and objects any JSON reader accepts; deeper is an error.
+
+Records, pandas output and model cards nest a handful of levels; parsers spend memory
+per level (ijson's prefixes with the square of the depth), so the depth is bounded
+before it can cost more than a few MiB."""
 
 DEFAULT_MAX_PARQUET_FOOTER_BYTES: Final = 64 * 1024**2
 """Largest Parquet footer read; real footers are KiB to a few MiB even for wide files."""
@@ -54,6 +63,9 @@ class InspectionLimits:
     block_size: int = DEFAULT_BLOCK_SIZE
     csv_dialects: tuple[CsvDialectRule, ...] = ()
     """Operator overrides of CSV dialect detection (``NOTIFIER_CSV_DIALECTS``)."""
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    ignore_patterns: tuple[str, ...] = ()
+    """Glob patterns of keys that are not data, on top of ``not_data.NOT_DATA``."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -61,6 +73,7 @@ class InspectionLimits:
             "max_json_document_bytes",
             "max_parquet_footer_bytes",
             "block_size",
+            "max_json_depth",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"InspectionLimits.{name} must be positive")

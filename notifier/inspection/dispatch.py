@@ -11,6 +11,7 @@ from notifier.inspection.base import Inspection, InspectionLimits
 from notifier.inspection.datasets import inspect_dataset
 from notifier.inspection.guard import SourceGuard, run_guarded
 from notifier.inspection.models import inspect_model
+from notifier.inspection.not_data import not_data_reason
 from notifier.inspection.paths import NO_TEMPLATES, PathTemplates, apply_key_facts, read_key
 from notifier.inspection.results import inspect_results
 from notifier.inspection.source import ObjectSource
@@ -39,9 +40,14 @@ def inspect_object(
     names, a run id, a date and partitions the inspector did not find in the object.
 
     Bad content, unsupported formats, caps and timeouts come back as a verdict
-    (estado 'error' or 'skipped' with a reason). Only an exception raised by one of
-    ``source``'s own methods propagates, unchanged, so the caller can retry.
+    (estado 'error' or 'skipped' with a reason); so do keys that name no data
+    (job markers, table-format logs: see ``not_data``), without a read. Only an
+    exception raised by one of ``source``'s own methods propagates, unchanged, so
+    the caller can retry.
     """
+    not_data = not_data_reason(source.key, limits.ignore_patterns)
+    if not_data is not None:
+        return Inspection.skipped(None, not_data, {"not_data": True})
     guard = SourceGuard(source, limits)
     started = time.monotonic()
     verdict = run_guarded(guard, None, lambda: INSPECTORS[phase](guard))

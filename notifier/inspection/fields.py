@@ -42,7 +42,7 @@ def metadata_value(text: str) -> str | int | float | bool:
         return _BOOLEANS[stripped.lower()]
     try:
         value = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: brackets nested too deep
         return clip(text)
     return value if is_number(value) else clip(text)
 

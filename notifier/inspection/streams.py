@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import contextlib
 import io
+import lzma
 import os
 import queue
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 from notifier.inspection.base import human_bytes, one_line
 from notifier.inspection.errors import NotInspected, Unreadable
 from notifier.inspection.guard import SourceGuard
+from notifier.inspection.json_depth import check_nesting
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -42,9 +45,10 @@ INFLATE_AHEAD_MIN_BYTES: Final = 4 << 20
 
 @contextmanager
 def open_decoded(
-    guard: SourceGuard, *, gzipped: bool, max_bytes: int | None
+    guard: SourceGuard, *, compression: str | None, max_bytes: int | None
 ) -> Iterator[io.BufferedReader]:
-    """The object's (decompressed) bytes; the source stream is closed on exit.
+    """The object's bytes, decompressed when ``compression`` names a codec of
+    ``DECOMPRESSORS`` (``"gzip"``, ``"bz2"``, ``"xz"``); the source stream is closed on exit.
 
     ``max_bytes`` caps the bytes taken from the source; the decompression-ratio bound
     and the deadline bound the output. Where a second core is free, gzip is inflated on
@@ -54,12 +58,15 @@ def open_decoded(
     gunzip: _Gunzip | None = None
     try:
         stream: io.BufferedReader = io.BufferedReader(raw, guard.limits.block_size)
-        if gzipped:
+        if compression == "gzip":
             chunks = _inflate(stream, guard)
             size = guard.source.size
             ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
             gunzip = _Gunzip(chunks, ahead=ahead)
             stream = io.BufferedReader(gunzip, guard.limits.block_size)
+        elif compression is not None:
+            decompressor = DECOMPRESSORS[compression](stream)
+            stream = io.BufferedReader(decompressor, guard.limits.block_size)
         yield stream
     finally:
         if gunzip is not None:
@@ -230,20 +237,62 @@ class Transcoded(io.RawIOBase):
         return count
 
 
+class _Decompressed(io.RawIOBase):
+    """A stdlib compressed-file reader whose errors say the content is bad."""
+
+    def __init__(self, file: bz2.BZ2File | lzma.LZMAFile, name: str) -> None:
+        super().__init__()
+        self._file = file
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        try:
+            return int(self._file.readinto(buffer))
+        except EOFError:
+            raise Unreadable(
+                f"truncated {self._name} stream: it ends before its end marker"
+            ) from None
+        except (OSError, lzma.LZMAError, ValueError) as exc:
+            raise Unreadable(f"corrupt {self._name} stream: {one_line(str(exc))}") from None
+
+
+def _bunzip2(data: io.BufferedReader) -> io.RawIOBase:
+    # Closed with the source stream by open_decoded.
+    return _Decompressed(bz2.BZ2File(data, mode="rb"), "bz2")
+
+
+def _unxz(data: io.BufferedReader) -> io.RawIOBase:
+    return _Decompressed(lzma.LZMAFile(data, mode="rb"), "xz")
+
+
+DECOMPRESSORS: Final[Mapping[str, Callable[[io.BufferedReader], io.RawIOBase]]] = {
+    "bz2": _bunzip2,
+    "xz": _unxz,
+}
+"""Streaming decompression by codec name (the names of datasets.formats' codecs), besides
+gzip, which ``open_decoded`` inflates itself (ratio-bounded, ahead on a spare core)."""
+
+
 def read_document(guard: SourceGuard, limit: int, what: str) -> bytes:
-    """The whole object, refused (NotInspected) when it is larger than ``limit``."""
+    """The whole object, refused (NotInspected) when it is larger than ``limit``, or
+    (Unreadable) when its JSON brackets nest deeper than ``limits.max_json_depth``."""
     too_large = NotInspected(f"{what} is over the {human_bytes(limit)} document cap")
     if guard.source.size is not None and guard.source.size > limit:
         raise too_large
     chunks: list[bytes] = []
     total = 0
-    with open_decoded(guard, gzipped=False, max_bytes=None) as stream:
+    with open_decoded(guard, compression=None, max_bytes=None) as stream:
         while chunk := stream.read(guard.limits.block_size):
             total += len(chunk)
             if total > limit:
                 raise too_large
             chunks.append(chunk)
-    return b"".join(chunks)
+    document = b"".join(chunks)
+    check_nesting(document, guard.limits.max_json_depth, what)
+    return document
 
 
 def first_significant_byte(stream: io.BufferedReader) -> bytes:

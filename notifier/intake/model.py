@@ -48,6 +48,11 @@ class ObjectEvent:
         return f"s3://{self.bucket}/{self.key}"
 
     @property
+    def is_folder_marker(self) -> bool:
+        """A zero-byte ``dir/`` object, as consoles and s3fs create for folders: no data."""
+        return self.kind is EventKind.CREATED and self.key.endswith("/") and not self.size
+
+    @property
     def file_name(self) -> str:
         return self.key.rsplit("/", 1)[-1]
 

@@ -127,6 +127,8 @@ def store_dead_letter(
 def _params(event: ObjectEvent, mapped: bool) -> Mapping[str, Any]:
     if not mapped:
         status, note = "ignored", "bucket is not mapped to a phase"
+    elif event.is_folder_marker:
+        status, note = "ignored", "folder marker (a zero-byte key ending in '/'), not an object"
     else:
         status, note = "pending", None
     return {

@@ -96,6 +96,7 @@ class Processor:
             max_scan_bytes=settings.max_scan_bytes,
             timeout_seconds=settings.inspect_timeout_seconds,
             csv_dialects=settings.csv_dialects,
+            ignore_patterns=settings.ignore_patterns,
         )
 
     def process_next(self) -> bool:

@@ -92,6 +92,13 @@ def test_every_read_variable_is_declared():
     assert set(BASE) <= ENVIRONMENT_NAMES
 
 
+def test_ignore_patterns_are_a_comma_separated_list():
+    assert Settings.from_env(BASE).ignore_patterns == ()
+    env = {**BASE, "NOTIFIER_IGNORE_PATTERNS": " *.tmp, _staging/* ,,"}
+    assert Settings.from_env(env).ignore_patterns == ("*.tmp", "_staging/*")
+    assert "NOTIFIER_IGNORE_PATTERNS" in ENVIRONMENT_NAMES
+
+
 def test_every_problem_is_reported_at_once():
     env = {
         "NOTIFIER_S3_ENDPOINT": "minio:9000",

@@ -165,11 +165,12 @@ def test_truncated_gzip_is_an_error_not_a_short_count() -> None:
     assert verdict.reason == "truncated gzip stream: it ends before its end marker"
 
 
-def test_gz_suffix_on_plain_bytes_is_an_error() -> None:
+def test_gz_suffix_on_plain_bytes_is_read_as_stored() -> None:
     verdict, _ = inspect(b"a,b\n1,2\n", key="d.csv.gz")
-    assert verdict.estado == "error"
-    assert verdict.reason is not None
-    assert verdict.reason.startswith("corrupt gzip stream")
+    assert (verdict.estado, verdict.num_registros) == ("ok", 1)
+    assert verdict.details["detection_notes"] == [
+        "the key says gzip, the content is not compressed"
+    ]
 
 
 def test_large_csv_written_by_pyarrow_counts_exactly_across_many_blocks() -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +22,7 @@ from notifier.inspection import (
     inspect_object,
 )
 from notifier.inspection import datasets as dataset_inspection
+from notifier.inspection.datasets.formats import SNIFF_BYTES, FormatRegistry
 
 GIB = 1024**3
 
@@ -174,17 +176,16 @@ def test_slow_object_times_out_mid_stream(key: str, make: Callable[[], bytes]) -
         ("a/b/weights.bin", None, "unsupported format '.bin'"),
         ("notes.txt", "text/plain", "unsupported format '.txt', content type 'text/plain'"),
         ("archive.tar.gz", None, "unsupported format '.tar.gz'"),
-        ("data.parquet.gz", None, "unsupported format '.parquet.gz'"),
         ("README", None, "unsupported format (no file extension)"),
     ],
 )
-def test_unsupported_formats_are_skipped_unread(
+def test_unsupported_formats_are_skipped_after_their_first_bytes(
     key: str, content_type: str | None, reason: str
 ) -> None:
-    source = BytesSource(b"a,b\n1,2\n", key, content_type=content_type)
+    source = BytesSource(b"a,b\n1,2\n" * 1000, key, content_type=content_type)
     verdict = inspect_object(Phase.INGESTION, source, InspectionLimits())
-    assert verdict == Inspection("skipped", None, reason, None, {})
-    assert source.bytes_read == 0
+    assert (verdict.estado, verdict.reason, verdict.format) == ("skipped", reason, None)
+    assert source.bytes_read == SNIFF_BYTES
 
 
 def test_content_type_names_the_format_when_the_key_does_not() -> None:
@@ -226,7 +227,11 @@ def test_a_bug_in_a_counter_becomes_an_error_verdict(monkeypatch: pytest.MonkeyP
     def broken(*_: object) -> object:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setitem(dataset_inspection.COUNTERS, "csv", broken)
+    registry = dataset_inspection.FORMATS
+    specs = [
+        replace(spec, count=broken) if spec.name == "csv" else spec for spec in registry.formats
+    ]
+    monkeypatch.setattr(dataset_inspection, "FORMATS", FormatRegistry(specs, registry.codecs))
     verdict = inspect_object(Phase.INGESTION, BytesSource(b"a\n1\n", "d.csv"), InspectionLimits())
     assert verdict == Inspection(
         "error", None, "unexpected error: ZeroDivisionError: division by zero", "csv", {}

@@ -640,7 +640,7 @@ def test_broken_image_is_an_error() -> None:
 def test_other_result_formats_are_skipped() -> None:
     verdict = inspect(b"\x80\x04K\x01.", key="eval/scores.pkl")
     assert verdict.estado == "skipped"
-    assert verdict.reason == "unsupported format '.pkl'"
+    assert verdict.reason == "a Python pickle (never unpickled) is not a countable dataset format"
 
 
 def test_confusion_matrix_beside_metrics_keeps_both() -> None:

@@ -135,3 +135,20 @@ def test_bad_event_time_and_size():
     record["s3"]["object"]["size"] = -4
     with pytest.raises(PayloadError, match="size"):
         parse_body(minio_body(record))
+
+
+@pytest.mark.parametrize(
+    ("key", "size", "event_name", "marker"),
+    [
+        ("incoming/2026-11-29/", None, "s3:ObjectCreated:Put", True),
+        ("incoming/", 0, "s3:ObjectCreated:Put", True),
+        ("incoming/odd/", 12, "s3:ObjectCreated:Put", False),
+        ("incoming/", None, "s3:ObjectRemoved:Delete", False),
+        ("incoming/data.csv", None, "s3:ObjectCreated:Put", False),
+    ],
+)
+def test_folder_markers_are_recognised(key, size, event_name, marker):
+    (event,) = parse_body(
+        minio_body(minio_record("raw", key, size=size, event_name=event_name))
+    ).events
+    assert event.is_folder_marker is marker

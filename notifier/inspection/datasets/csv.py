@@ -72,7 +72,9 @@ def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
 def _count(guard: SourceGuard, fmt: DatasetFormat, block_size: int) -> Counted:
     source = guard.source
     rule = rule_for(guard.limits.csv_dialects, source.bucket, source.key)
-    with open_decoded(guard, gzipped=fmt.gzipped, max_bytes=guard.limits.max_scan_bytes) as raw:
+    with open_decoded(
+        guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
+    ) as raw:
         csv_text, encoding = _open_text(raw, rule, guard.limits.block_size)
         csv_text.skip_blank_lines()
         probe = csv_text.peek(dialects.PROBE_BYTES)

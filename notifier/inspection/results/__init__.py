@@ -22,8 +22,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from notifier.inspection.base import Inspection, one_line
-from notifier.inspection.datasets import inspect_dataset
-from notifier.inspection.datasets.formats import detect_dataset_format, unsupported_reason
+from notifier.inspection.datasets import FORMATS, inspect_dataset
 from notifier.inspection.errors import NotInspected, Unreadable
 from notifier.inspection.fields import as_name, find
 from notifier.inspection.guard import SourceGuard, run_guarded
@@ -55,19 +54,22 @@ IMAGE_CONTENT_TYPES: Final = frozenset(("image/png", "image/jpeg", "image/gif", 
 def inspect_results(guard: SourceGuard) -> Inspection:
     source = guard.source
     context = Context(source.key.rsplit("/", 1)[-1].lower())
-    fmt = detect_dataset_format(source.key, source.content_type)
-    if fmt is not None and not fmt.gzipped and fmt.name == "json":
+    claim = FORMATS.claim(source.key, source.content_type)
+    name = claim.spec.name if claim.spec is not None else None
+    plain = claim.codec is None
+    if name == "json" and plain:
         verdict = run_guarded(guard, "json", lambda: _inspect_json(guard, context))
-    elif fmt is not None and not fmt.gzipped and fmt.name in ("csv", "tsv"):
-        verdict = run_guarded(guard, fmt.name, lambda: _inspect_table(guard, context, fmt.name))
-    elif fmt is not None:
+    elif name in ("csv", "tsv") and plain:
+        table = name
+        verdict = run_guarded(guard, table, lambda: _inspect_table(guard, context, table))
+    elif name is not None:
         verdict = _predictions(inspect_dataset(guard))
     elif context.file_name.endswith(TEXT_SUFFIX):
         verdict = run_guarded(guard, "text", lambda: _inspect_text(guard))
     elif context.file_name.endswith(IMAGE_SUFFIXES) or _content_type(source) in IMAGE_CONTENT_TYPES:
         verdict = run_guarded(guard, None, lambda: read_image(guard))
     else:
-        verdict = Inspection.skipped(None, unsupported_reason(source.key, source.content_type))
+        verdict = Inspection.skipped(None, FORMATS.unsupported(claim, source.content_type))
     return _with_names(verdict, None, source.user_metadata)
 
 

@@ -32,7 +32,7 @@ _STANDALONE: Final = frozenset((0x01, *range(0xD0, 0xD9)))
 
 def read_image(guard: SourceGuard) -> Inspection:
     """``ok`` with ``details.width``/``height`` (pixels); the format is the image's own."""
-    with open_decoded(guard, gzipped=False, max_bytes=None) as stream:
+    with open_decoded(guard, compression=None, max_bytes=None) as stream:
         head = stream.read(HEAD_BYTES)
         if head.startswith(_PNG) and head[12:16] == b"IHDR":
             fmt, (width, height) = "png", struct.unpack(">II", head[16:24])
