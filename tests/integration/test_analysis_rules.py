@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from notifier import analysis
 from notifier.cli import main
-from notifier.cli.report import EXIT_PROBLEMS
+from notifier.cli.exits import EXIT_FINDINGS as EXIT_PROBLEMS
 from notifier.config import AnalysisSettings
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
