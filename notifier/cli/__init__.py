@@ -21,6 +21,7 @@ from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.errors import ConfigError
 from notifier.logs import configure_logging
 from notifier.processing import start_workers
+from notifier.web.serving import RedactingRequestHandler
 
 if TYPE_CHECKING:
     from notifier.devstack.stack import DevStack
@@ -160,7 +161,9 @@ def _serve(runtime: Runtime, host: str, port: int, workers: bool) -> None:
     threads = (
         start_workers(runtime.processor(), runtime.settings.worker_threads, stop) if workers else []
     )
-    server = make_server(host, port, runtime.receiver(), threaded=True)
+    server = make_server(
+        host, port, runtime.receiver(), threaded=True, request_handler=RedactingRequestHandler
+    )
     click.echo(f"notifier listening on http://{host}:{server.port}/events", err=True)
     _on_shutdown_signal(lambda: threading.Thread(target=server.shutdown).start())
     try:

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from notifier.config import Settings
 from notifier.errors import PayloadError
 from notifier.intake.parse import ParsedBody, parse_body
+from notifier.intake.refusal import refusals_as_payload_errors
 from notifier.intake.sns import SubscriptionConfirmation, confirm_subscription
 from notifier.intake.store import store_dead_letter, store_events
 
@@ -35,13 +36,27 @@ class Delivery:
 def receive(delivery: Delivery, settings: Settings, pool: ConnectionPool) -> Reply:
     """Store what the body holds; raises DatabaseUnavailable when nothing could be stored."""
     try:
-        parsed = parse_body(delivery.body)
+        parsed = _parse(delivery.body)
         if parsed.subscription is not None:
             return _subscription(parsed.subscription, delivery, settings, pool)
-        result = store_events(pool, parsed.events, settings.phase_of)
+        with refusals_as_payload_errors():
+            result = store_events(pool, parsed.events, settings.phase_of)
     except PayloadError as exc:
         return _dead_letter(delivery, str(exc), pool)
     return Reply(200, _summary(parsed, result.accepted, result.duplicates, result.unmapped))
+
+
+def _parse(body: bytes) -> ParsedBody:
+    """parse_body, with a last line of defence: a body a parser chokes on is a body
+    notifier does not understand, kept as a dead letter (never a 500, which MinIO would
+    retry forever). The traceback is logged so the parser can be fixed."""
+    try:
+        return parse_body(body)
+    except PayloadError:
+        raise
+    except Exception as exc:
+        logger.exception("parser failed on a body", extra={"action": "dead_letter"})
+        raise PayloadError(f"body could not be parsed ({type(exc).__name__})") from exc
 
 
 def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) -> dict[str, Any]:
