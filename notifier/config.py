@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -71,6 +72,19 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         False,
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
+    # Liveness and retention (issue 13).
+    Variable(
+        "NOTIFIER_WORKER_HEARTBEAT_FILE",
+        False,
+        "File `notifier worker` keeps fresh while it works; probed by "
+        "`python -m notifier.heartbeat FILE` (unset: no heartbeat).",
+    ),
+    Variable(
+        "NOTIFIER_EVENT_RETENTION_DAYS",
+        False,
+        "`notifier events prune` drops the raw payload of events processed longer ago "
+        "than this many days (unset: keep payloads).",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -120,6 +134,10 @@ class Settings:
     db_pool_size: int = DEFAULT_DB_POOL_SIZE
     log_level: str = "INFO"
     sns_confirm_topics: frozenset[str] = frozenset()
+    worker_heartbeat_file: Path | None = None
+    """Where the worker writes its liveness deadline (notifier.heartbeat); None: nowhere."""
+    event_retention_days: int | None = None
+    """Age after which a processed event's raw payload may be pruned; None: never."""
 
     @property
     def lease_seconds(self) -> float:
@@ -170,6 +188,8 @@ class Settings:
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
             ),
+            worker_heartbeat_file=_parse_path(env, "NOTIFIER_WORKER_HEARTBEAT_FILE"),
+            event_retention_days=_parse_optional_int(env, "NOTIFIER_EVENT_RETENTION_DAYS"),
         )
 
 
@@ -229,6 +249,19 @@ def _parse_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _parse_optional_int(env: Mapping[str, str], name: str) -> int | None:
+    return _parse_int(env, name, 0) if env.get(name, "").strip() else None
+
+
+def _parse_path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not Path(raw).is_absolute():
+        raise ConfigError(f"{name} must be an absolute path, got {raw!r}")
+    return Path(raw)
 
 
 def _parse_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -73,7 +73,7 @@ class Receiver:
             conn.close()
 
 
-def _wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -91,7 +91,7 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"receiver did not answer /healthz:\n{log.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -119,10 +119,10 @@ def gunicorn(
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(port, process, log)
+        wait_healthy(port, process, log)
         yield Receiver(port=port, process=process, log=log)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @contextmanager
@@ -146,4 +146,4 @@ def workers(
         yield processes
     finally:
         for process in processes:
-            _stop(process)
+            stop(process)

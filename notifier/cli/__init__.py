@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -16,9 +17,11 @@ from werkzeug.serving import make_server
 
 from notifier.app import Runtime
 from notifier.cli.backfill import register as register_backfill_commands
+from notifier.cli.events import register as register_event_commands
 from notifier.config import ENVIRONMENT, Settings, database_url_from_env
 from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.errors import ConfigError
+from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
 from notifier.logs import configure_logging
 from notifier.processing import start_workers
 from notifier.web.serving import RedactingRequestHandler
@@ -49,6 +52,7 @@ def load_runtime() -> Runtime:
 
 
 register_backfill_commands(main, load_runtime)
+register_event_commands(main, load_runtime)
 
 
 @main.group()
@@ -187,7 +191,7 @@ def worker(threads: int | None) -> None:
     runtime = load_runtime()
     stop = threading.Event()
     count = threads or runtime.settings.worker_threads
-    running = start_workers(runtime.processor(), count, stop)
+    running = start_workers(runtime.processor(), count, stop, _heartbeat(runtime.settings))
     logger.info("worker started with %d thread(s)", count)
     _on_shutdown_signal(stop.set)
     try:
@@ -197,6 +201,15 @@ def worker(threads: int | None) -> None:
         for thread in running:
             thread.join()
         runtime.close()
+
+
+def _heartbeat(settings: Settings) -> Callable[[], None] | None:
+    """The beat of the worker's liveness file, written once now (see notifier.heartbeat)."""
+    if settings.worker_heartbeat_file is None:
+        return None
+    max_gap = settings.inspect_timeout_seconds + GRACE_SECONDS
+    write_deadline(settings.worker_heartbeat_file, time.time() + max_gap)
+    return Heartbeat(settings.worker_heartbeat_file, max_gap).beat
 
 
 def _on_shutdown_signal(callback: Callable[[], Any]) -> None:

@@ -46,3 +46,12 @@ worker_tmp_dir = "/tmp"  # noqa: S108 - the writable emptyDir in the pod; heartb
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT
 logger_class = "notifier.web.access_log.RedactingLogger"
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Close the worker's database pool (its connections, its background threads)."""
+    import sys
+
+    wsgi = sys.modules.get("notifier.wsgi")
+    if wsgi is not None:
+        wsgi.app.extensions["notifier"].pool.close()
