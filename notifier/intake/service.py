@@ -59,6 +59,12 @@ def _parse(body: bytes) -> ParsedBody:
         raise PayloadError(f"body could not be parsed ({type(exc).__name__})") from exc
 
 
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL text can hold it: NUL and lone surrogates escaped."""
+    escaped = text.replace("\x00", "\\x00")
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) -> dict[str, Any]:
     return {
         "sender": parsed.sender,
@@ -70,11 +76,15 @@ def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) 
 
 
 def _dead_letter(delivery: Delivery, reason: str, pool: ConnectionPool) -> Reply:
+    # A reason may quote the body (a field name); it must be storable whatever it holds.
+    reason = storable_text(reason)
     dead_letter_id = store_dead_letter(
         pool,
         reason=reason,
         body=delivery.body,
-        content_type=delivery.content_type,
+        content_type=None
+        if delivery.content_type is None
+        else storable_text(delivery.content_type),
         remote_addr=delivery.remote_addr,
     )
     # 2xx on purpose: MinIO retries anything else forever, blocking its queue.

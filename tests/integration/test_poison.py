@@ -55,6 +55,10 @@ def surrogate_metadata_body(bucket: str) -> bytes:
         surrogate_key_body,
         surrogate_metadata_body,
         lambda bucket: b'{"Records": [{"s3": {"object": {"key": 1e400}}}]}',
+        # Found by the fuzzers: a reason quoting a field name with a NUL or a lone
+        # surrogate could not be stored as a dead letter (a 500).
+        lambda bucket: b'{"\\u0000": null}',
+        lambda bucket: b'{"\\ud800": null}',
     ],
     ids=[
         "nested-100k",
@@ -63,6 +67,8 @@ def surrogate_metadata_body(bucket: str) -> bytes:
         "lone-surrogate-key",
         "lone-surrogate-metadata",
         "infinite-float",
+        "nul-field-name",
+        "surrogate-field-name",
     ],
 )
 def test_hostile_bodies_are_dead_lettered_with_202(client, auth, db, buckets, make_body):
@@ -72,6 +78,15 @@ def test_hostile_bodies_are_dead_lettered_with_202(client, auth, db, buckets, ma
     assert response.json["dead_lettered"] is True
     assert count(db, "dead_letters") == 1
     assert count(db, "intake_events") == 0
+
+
+def test_an_event_source_that_is_not_a_string_is_no_crash(client, auth, db, buckets):
+    # Found by the fuzzers: a list there raised TypeError (unhashable) in the parser.
+    body = minio_body(minio_record(buckets.raw, "x+y.csv", size=3))
+    body = body.replace(b'"eventSource":"minio:s3"', b'"eventSource":[]')
+    response = client.post("/events", data=body, headers=auth)
+    assert response.status_code == 200, response.json
+    assert db.execute("SELECT object_key FROM intake_events").fetchall() == [("x+y.csv",)]
 
 
 def test_a_3kb_key_is_stored_and_audited(client, auth, db, buckets, processor):
