@@ -52,4 +52,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_receiver.py
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -127,13 +127,13 @@ def gunicorn(
 
 @contextmanager
 def workers(
-    env: Mapping[str, str], log_dir: Path, count: int, *args: str
+    env: Mapping[str, str], log_dir: Path, count: int, *args: str, name: str = "worker"
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` processes of ``notifier worker``."""
+    """``count`` processes of ``notifier worker``, logging to ``<name>-<n>.log``."""
     processes = []
     try:
         for n in range(count):
-            log = log_dir / f"worker-{n}.log"
+            log = log_dir / f"{name}-{n}.log"
             with log.open("wb") as out:
                 processes.append(
                     subprocess.Popen(

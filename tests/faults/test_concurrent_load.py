@@ -137,7 +137,7 @@ def test_two_receivers_three_workers_concurrent_redeliveries_and_a_killed_worker
         # Its lease would run out on its own; end every lease now, so live workers'
         # events are taken over too (their late finish must roll back).
         db.execute("UPDATE intake_events SET next_attempt_at = now() WHERE status = 'processing'")
-        with workers(env, tmp_path, 1, "--threads=2"):
+        with workers(env, tmp_path, 1, "--threads=2", name="replacement"):
             wait_for(
                 lambda: db.execute(
                     "SELECT count(*) FROM intake_events WHERE status <> 'done'"
