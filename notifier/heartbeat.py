@@ -56,11 +56,6 @@ class Heartbeat:
             deadline = min(self._beats.values()) + self._max_gap
         write_deadline(self._path, deadline)
 
-    def forget_thread(self) -> None:
-        """The calling thread stops beating on purpose (it is exiting)."""
-        with self._lock:
-            self._beats.pop(threading.get_ident(), None)
-
 
 def write_deadline(path: Path, deadline: float) -> None:
     """Replace the file atomically, so the probe never reads half a number."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 import threading
@@ -20,15 +21,26 @@ def test_the_deadline_follows_the_slowest_thread(tmp_path, monkeypatch):
     heartbeat.beat()  # the main thread, at 1000
     assert seconds_left(path, now=1000.0) == pytest.approx(60)
 
-    def other_thread_beats_at(moment: float) -> None:
-        clock[0] = moment
-        heartbeat.beat()
+    # One other long-lived thread (as the worker's are), beating when told to.
+    moments: queue.Queue[float | None] = queue.Queue()
+    done: queue.Queue[None] = queue.Queue()
 
-    for moment in (1010.0, 1020.0, 1030.0):
-        thread = threading.Thread(target=other_thread_beats_at, args=(moment,))
-        thread.start()
+    def other_thread() -> None:
+        while (moment := moments.get()) is not None:
+            clock[0] = moment
+            heartbeat.beat()
+            done.put(None)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        for moment in (1010.0, 1020.0, 1030.0):
+            moments.put(moment)
+            done.get(timeout=10)
+    finally:
+        moments.put(None)
         thread.join()
-    # Another thread beats on, but the main thread has not beaten since 1000.
+    # The other thread beats on, but the main thread has not beaten since 1000.
     assert seconds_left(path, now=1030.0) == pytest.approx(30)
     clock[0] = 1040.0
     heartbeat.beat()  # the main thread again: the slowest is now the other one (1030)

@@ -129,6 +129,16 @@ def test_arbitrary_json(document: Any) -> None:
 @FUZZ
 @given(mutated_shapes())
 @example(json.dumps({**MINIO, "Records": [{**MINIO["Records"][0], "eventSource": []}]}).encode())
+@example(
+    json.dumps(
+        {**SEAWEEDFS, "message": {"new_entry": {"attributes": {"mtime": 9223372036854775259}}}}
+    ).encode()
+)
+@example(
+    json.dumps(
+        {**SEAWEEDFS, "message": {"new_entry": {"attributes": {"mtime": -70000000000}}}}
+    ).encode()
+)
 def test_each_senders_shape_with_one_field_replaced_or_removed(body: bytes) -> None:
     assert_parses_or_refuses(body)
 
