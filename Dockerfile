@@ -42,4 +42,5 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8080
 # checkov:skip=CKV_DOCKER_2: Kubernetes ignores Docker's HEALTHCHECK and probes /healthz and /readyz itself (k8s/base/receiver.yaml); the same image also runs the worker, which serves no port, so no single HEALTHCHECK fits
-CMD ["gunicorn", "--bind=0.0.0.0:8080", "--workers=2", "--threads=4", "--worker-class=gthread", "notifier.wsgi:app"]
+# gevent workers, keep-alive and a redacting access log: notifier/web/gunicorn_conf.py
+CMD ["gunicorn", "--config=python:notifier.web.gunicorn_conf", "--bind=0.0.0.0:8080", "notifier.wsgi:app"]

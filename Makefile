@@ -57,4 +57,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_receiver.py
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -10,6 +10,7 @@ import codecs
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -245,6 +246,19 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         "added to the built-in job markers and table-format logs. A pattern without '/' "
         "matches the file name, one with '/' the key at any depth; e.g. '*.tmp,_staging/*'.",
     ),
+    # Liveness and retention (issue 13).
+    Variable(
+        "NOTIFIER_WORKER_HEARTBEAT_FILE",
+        False,
+        "File `notifier worker` keeps fresh while it works; probed by "
+        "`python -m notifier.heartbeat FILE` (unset: no heartbeat).",
+    ),
+    Variable(
+        "NOTIFIER_EVENT_RETENTION_DAYS",
+        False,
+        "`notifier events prune` drops the raw payload of events processed longer ago "
+        "than this many days (unset: keep payloads).",
+    ),
 )
 
 ENVIRONMENT_NAMES: Final = frozenset(v.name for v in ENVIRONMENT)
@@ -392,6 +406,10 @@ class Settings:
     analysis: AnalysisSettings = AnalysisSettings()
     csv_dialects: tuple[CsvDialectRule, ...] = ()
     ignore_patterns: tuple[str, ...] = DEFAULT_IGNORE_PATTERNS
+    worker_heartbeat_file: Path | None = None
+    """Where the worker writes its liveness deadline (notifier.heartbeat); None: nowhere."""
+    event_retention_days: int | None = None
+    """Age after which a processed event's raw payload may be pruned; None: never."""
 
     @property
     def lease_seconds(self) -> float:
@@ -460,6 +478,12 @@ class Settings:
         csv_dialects: tuple[CsvDialectRule, ...] = errors.take(
             lambda: parse_csv_dialects(env.get("NOTIFIER_CSV_DIALECTS", "")), ()
         )
+        worker_heartbeat_file = errors.take(
+            lambda: _parse_path(env, "NOTIFIER_WORKER_HEARTBEAT_FILE"), None
+        )
+        event_retention_days = errors.take(
+            lambda: _parse_optional_int(env, "NOTIFIER_EVENT_RETENTION_DAYS"), None
+        )
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -492,6 +516,8 @@ class Settings:
                 p.strip() for p in env.get("NOTIFIER_IGNORE_PATTERNS", "").split(",") if p.strip()
             )
             or DEFAULT_IGNORE_PATTERNS,
+            worker_heartbeat_file=worker_heartbeat_file,
+            event_retention_days=event_retention_days,
         )
 
 
@@ -630,6 +656,19 @@ def _parse_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _parse_optional_int(env: Mapping[str, str], name: str) -> int | None:
+    return _parse_int(env, name, 0) if env.get(name, "").strip() else None
+
+
+def _parse_path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not Path(raw).is_absolute():
+        raise ConfigError(f"{name} must be an absolute path, got {raw!r}")
+    return Path(raw)
 
 
 def _parse_float(env: Mapping[str, str], name: str, default: float) -> float:

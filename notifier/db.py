@@ -23,6 +23,17 @@ CONNECT_TIMEOUT_SECONDS: Final = 5
 
 POOL_CHECKOUT_TIMEOUT_SECONDS: Final = 5.0
 
+POOL_RECONNECT_TIMEOUT_SECONDS: Final = 5.0
+"""How long the pool keeps retrying one failed connection before it gives up on it.
+
+psycopg_pool retries with a backoff that doubles from 1 s and has no ceiling
+(AttemptWithBackoff), for ``reconnect_timeout`` (5 minutes by default): after a 20 s
+outage the next attempt could be 10 s after the database was back. Giving up after
+5 s caps the gap between attempts at about 2 s; the next checkout (a webhook, a probe,
+a worker's poll) starts a new attempt at once, so intake answers 2xx again within
+seconds of the database's return.
+"""
+
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _QUERY_HEADER = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 
@@ -34,6 +45,7 @@ def create_pool(database_url: str, size: int, *, open_now: bool = False) -> Conn
         min_size=1,
         max_size=size,
         timeout=POOL_CHECKOUT_TIMEOUT_SECONDS,
+        reconnect_timeout=POOL_RECONNECT_TIMEOUT_SECONDS,
         # A connection broken by a database restart is replaced at checkout rather than
         # failing the request that drew it.
         check=ConnectionPool.check_connection,

@@ -10,6 +10,7 @@ import click
 from notifier.cli.backfill import register as register_backfill_commands
 from notifier.cli.db import db
 from notifier.cli.dev import dev
+from notifier.cli.events import register as register_event_commands
 from notifier.cli.report import register as register_report_commands
 from notifier.cli.runtime import load_runtime
 from notifier.cli.service import serve, worker
@@ -37,3 +38,4 @@ main.add_command(worker)
 main.add_command(dev)
 register_backfill_commands(main, load_runtime)
 register_report_commands(main)
+register_event_commands(main, load_runtime)

@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, Final
@@ -17,8 +18,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from notifier.app import Runtime
 from notifier.cli.exits import UsageProblem
 from notifier.cli.runtime import load_runtime
+from notifier.config import Settings
+from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
 from notifier.metrics import serve_metrics
 from notifier.processing import start_workers
+from notifier.web.serving import RedactingRequestHandler
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ def worker(threads: int | None, metrics_port: int | None) -> None:
         serve_metrics(metrics_port)
     stop = threading.Event()
     count = threads or runtime.settings.worker_threads
-    running = start_workers(runtime.processor(), count, stop)
+    running = start_workers(runtime.processor(), count, stop, _heartbeat(runtime.settings))
     logger.info("worker started with %d thread(s)", count)
     on_shutdown_signal(stop.set)
     try:
@@ -70,6 +74,15 @@ def worker(threads: int | None, metrics_port: int | None) -> None:
         for thread in running:
             thread.join()
         runtime.close()
+
+
+def _heartbeat(settings: Settings) -> Callable[[], None] | None:
+    """The beat of the worker's liveness file, written once now (see notifier.heartbeat)."""
+    if settings.worker_heartbeat_file is None:
+        return None
+    max_gap = settings.inspect_timeout_seconds + GRACE_SECONDS
+    write_deadline(settings.worker_heartbeat_file, time.time() + max_gap)
+    return Heartbeat(settings.worker_heartbeat_file, max_gap).beat
 
 
 def serve_runtime(
@@ -101,7 +114,9 @@ def listen(runtime: Runtime, host: str, port: int, port_option: str) -> BaseWSGI
     if port_in_use(host, port):
         raise port_problem(OSError(errno.EADDRINUSE, "in use"), host, port, port_option)
     try:
-        return make_server(host, port, runtime.receiver(), threaded=True)
+        return make_server(
+            host, port, runtime.receiver(), threaded=True, request_handler=RedactingRequestHandler
+        )
     except OSError as exc:
         raise port_problem(exc, host, port, port_option) from None
 

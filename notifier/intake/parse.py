@@ -42,8 +42,12 @@ def parse_body(body: bytes) -> ParsedBody:
     """Parse a webhook body; raise PayloadError with a reason when it is not an event."""
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is not JSON notifier can read: nested too deeply") from None
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError, and Python's limit on the digits of an
+        # integer (sys.get_int_max_str_digits(), 4300 by default) are all ValueErrors.
+        raise PayloadError(f"body is not JSON notifier can read: {exc}") from None
     if not isinstance(document, Mapping):
         raise PayloadError("body is not a JSON object")
     if looks_like_sns(document):

@@ -77,7 +77,9 @@ def parse_record(record: Any, sender: str) -> ObjectEvent | None:
     bucket = _text(_mapping(s3, "bucket"), "name")
     obj = _mapping(s3, "object")
     raw_key = _text(obj, "key")
-    key = raw_key if record.get("eventSource") in RAW_KEY_SOURCES else unquote_plus(raw_key)
+    source = record.get("eventSource")
+    raw = isinstance(source, str) and source in RAW_KEY_SOURCES
+    key = raw_key if raw else unquote_plus(raw_key)
     if not bucket or not key:
         raise PayloadError("a record has an empty bucket name or object key")
     return ObjectEvent(

@@ -95,7 +95,7 @@ def _created(
         kind=EventKind.CREATED,
         bucket=location[0],
         key=location[1],
-        event_time=datetime.fromtimestamp(nanos / 1e9, tz=UTC),
+        event_time=_moment(nanos),
         payload=document,
         etag=extended.get(ETAG_ATTRIBUTE) or None,
         size=_int(attributes.get("file_size")),
@@ -125,6 +125,14 @@ def _removed(
         event_time=datetime.now(UTC),
         payload=document,
     )
+
+
+def _moment(nanos: int) -> datetime:
+    """A time in nanoseconds since the epoch; PayloadError when no datetime can hold it."""
+    try:
+        return datetime.fromtimestamp(nanos / 1e9, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(f"SeaweedFS time {nanos} ns is out of range") from None
 
 
 def _attributes(entry: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from notifier.config import Settings
 from notifier.errors import PayloadError
 from notifier.intake.parse import ParsedBody, parse_body
+from notifier.intake.refusal import refusals_as_payload_errors
 from notifier.intake.sns import SubscriptionConfirmation, confirm_subscription
 from notifier.intake.store import store_dead_letter, store_events
 from notifier.metrics import EVENTS_RECEIVED
@@ -36,10 +37,11 @@ class Delivery:
 def receive(delivery: Delivery, settings: Settings, pool: ConnectionPool) -> Reply:
     """Store what the body holds; raises DatabaseUnavailable when nothing could be stored."""
     try:
-        parsed = parse_body(delivery.body)
+        parsed = _parse(delivery.body)
         if parsed.subscription is not None:
             return _subscription(parsed.subscription, delivery, settings, pool)
-        result = store_events(pool, parsed.events, settings.phase_of)
+        with refusals_as_payload_errors():
+            result = store_events(pool, parsed.events, settings.phase_of)
     except PayloadError as exc:
         EVENTS_RECEIVED.labels("unknown", "dead_lettered").inc()
         return _dead_letter(delivery, str(exc), pool)
@@ -67,6 +69,25 @@ def count_outcomes(
             EVENTS_RECEIVED.labels(sender, outcome).inc(count)
 
 
+def _parse(body: bytes) -> ParsedBody:
+    """parse_body, with a last line of defence: a body a parser chokes on is a body
+    notifier does not understand, kept as a dead letter (never a 500, which MinIO would
+    retry forever). The traceback is logged so the parser can be fixed."""
+    try:
+        return parse_body(body)
+    except PayloadError:
+        raise
+    except Exception as exc:
+        logger.exception("parser failed on a body", extra={"action": "dead_letter"})
+        raise PayloadError(f"body could not be parsed ({type(exc).__name__})") from exc
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL text can hold it: NUL and lone surrogates escaped."""
+    escaped = text.replace("\x00", "\\x00")
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) -> dict[str, Any]:
     return {
         "sender": parsed.sender,
@@ -78,11 +99,15 @@ def _summary(parsed: ParsedBody, accepted: int, duplicates: int, unmapped: int) 
 
 
 def _dead_letter(delivery: Delivery, reason: str, pool: ConnectionPool) -> Reply:
+    # A reason may quote the body (a field name); it must be storable whatever it holds.
+    reason = storable_text(reason)
     dead_letter_id = store_dead_letter(
         pool,
         reason=reason,
         body=delivery.body,
-        content_type=delivery.content_type,
+        content_type=None
+        if delivery.content_type is None
+        else storable_text(delivery.content_type),
         remote_addr=delivery.remote_addr,
     )
     # 2xx on purpose: MinIO retries anything else forever, blocking its queue.

@@ -267,9 +267,16 @@ class LeaseLost(Exception):
     """Raised inside the finishing transaction to roll it back."""
 
 
-def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
-    """Process events until ``stop`` is set; survives database and store outages."""
+def run_worker_loop(
+    processor: Processor, stop: threading.Event, on_beat: Callable[[], None] | None = None
+) -> None:
+    """Process events until ``stop`` is set; survives database and store outages.
+
+    ``on_beat`` is called once per loop, before each claim (the liveness heartbeat).
+    """
     while not stop.is_set():
+        if on_beat is not None:
+            on_beat()
         try:
             handled = processor.process_next()
         except LeaseLost as exc:
@@ -302,11 +309,17 @@ def run_until_idle(processor: Processor, on_event: Callable[[], None] | None = N
 
 
 def start_workers(
-    processor: Processor, count: int, stop: threading.Event
+    processor: Processor,
+    count: int,
+    stop: threading.Event,
+    on_beat: Callable[[], None] | None = None,
 ) -> list[threading.Thread]:
     threads = [
         threading.Thread(
-            target=run_worker_loop, args=(processor, stop), name=f"notifier-worker-{n}", daemon=True
+            target=run_worker_loop,
+            args=(processor, stop, on_beat),
+            name=f"notifier-worker-{n}",
+            daemon=True,
         )
         for n in range(count)
     ]

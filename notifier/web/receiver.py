@@ -40,13 +40,41 @@ def receive_events() -> tuple[Response, int]:
         )
         EVENTS_RECEIVED.labels("unknown", "unauthorized").inc()
         return error_response(401, "unauthorized", "missing or wrong bearer token")
+    body = _read_body(found.settings.max_body_bytes)
+    if body is None:
+        return _too_large(found.settings.max_body_bytes)
     delivery = Delivery(
-        body=request.get_data(cache=False),
+        body=body,
         content_type=request.content_type,
         remote_addr=request.remote_addr,
     )
     reply = receive(delivery, found.settings, found.pool)
     return jsonify(reply.body), reply.status
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The request body, or None when it is longer than ``limit`` bytes.
+
+    With ``Content-Length`` Flask refuses a larger body before reading it. A chunked
+    body has no length: werkzeug then reads at most the limit and stops there, silently
+    (a cut body would be dead-lettered and its events lost), so one byte more than the
+    limit is read, and getting it means the body is too large.
+    """
+    request.max_content_length = limit + 1
+    body = request.get_data(cache=False)
+    return None if len(body) > limit else body
+
+
+def _too_large(limit: int) -> tuple[Response, int]:
+    logger.warning(
+        "rejected webhook: body over %d bytes",
+        limit,
+        extra={"action": "intake", "remote_addr": request.remote_addr},
+    )
+    response, status = error_response(413, "request_entity_too_large", f"body over {limit} bytes")
+    # The rest of the body is left unread: the connection cannot carry another request.
+    response.headers["Connection"] = "close"
+    return response, status
 
 
 def _authorized(expected: str | None, header: str | None) -> bool:

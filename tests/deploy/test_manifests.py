@@ -26,7 +26,7 @@ from notifier.web import create_app
 from tests.deploy.conftest import REPO, Rendered, pod_labels, pod_spec
 
 REQUIRED = frozenset(v.name for v in ENVIRONMENT if v.required)
-NOTIFIER_COMPONENTS = ("receiver", "worker", "db-upgrade", "reconcile")
+NOTIFIER_COMPONENTS = ("receiver", "worker", "db-upgrade", "reconcile", "prune")
 WEBHOOK_ENV = re.compile(r"^MINIO_NOTIFY_WEBHOOK_([A-Z_]+?)_([A-Za-z0-9]+)$")
 WEBHOOK_KEYS = {"ENABLE", "ENDPOINT", "AUTH_TOKEN", "QUEUE_DIR", "QUEUE_LIMIT", "COMMENT"}
 PLACEHOLDER_SECRETS = {
@@ -208,6 +208,7 @@ def test_the_image_tag_is_the_project_version(rendered: Rendered) -> None:
         "worker",
         "db-upgrade",
         "reconcile",
+        "prune",
     ],
 )
 def test_each_command_exists(rendered: Rendered, component: str) -> None:
@@ -250,10 +251,34 @@ def test_probes_hit_healthz_and_readyz_on_the_container_port(rendered: Rendered)
         assert "GET" in app_routes[path], f"notifier serves no GET {path}"
 
 
-def test_only_the_receiver_has_probes_and_ports(rendered: Rendered) -> None:
+def test_only_the_receiver_has_ports_and_readiness(rendered: Rendered) -> None:
     for component, container in notifier_containers(rendered).items():
         if component != "receiver":
-            assert not {"ports", "livenessProbe", "readinessProbe"} & set(container), component
+            assert not {"ports", "readinessProbe"} & set(container), component
+        if component not in ("receiver", "worker"):
+            assert not {"livenessProbe", "startupProbe"} & set(container), component
+
+
+def test_the_worker_probes_its_own_heartbeat_file(rendered: Rendered) -> None:
+    worker = notifier_containers(rendered)["worker"]
+    heartbeat = env_value(worker, "NOTIFIER_WORKER_HEARTBEAT_FILE")
+    mounts = [m["mountPath"] for m in worker["volumeMounts"]]
+    assert any(heartbeat.startswith(mount.rstrip("/") + "/") for mount in mounts), heartbeat
+    for probe in ("startupProbe", "livenessProbe"):
+        argv = worker[probe]["exec"]["command"]
+        assert argv == ["python", "-m", "notifier.heartbeat", heartbeat], probe
+    assert find_spec("notifier.heartbeat") is not None
+    # A live worker writes a new deadline every second or so; the probe must not be
+    # stricter than the deadline it reads.
+    assert worker["livenessProbe"]["periodSeconds"] >= 10
+
+
+def test_the_receiver_runs_gunicorn_with_the_shipped_configuration(rendered: Rendered) -> None:
+    argv = notifier_containers(rendered)["receiver"]["command"]
+    assert "--config=python:notifier.web.gunicorn_conf" in argv
+    assert find_spec("notifier.web.gunicorn_conf") is not None
+    # Flags given after the configuration override it: none may undo its worker class.
+    assert not [a for a in argv if a.startswith(("--worker-class", "-k", "--threads"))]
 
 
 # --- MinIO's webhook ---------------------------------------------------------------------
@@ -511,6 +536,7 @@ def test_only_minio_reaches_the_webhook_port(rendered: Rendered) -> None:
         ("worker", {53, 5432, 9000}),
         ("db-upgrade", {53, 5432}),
         ("reconcile", {53, 5432, 9000}),
+        ("prune", {53, 5432}),
         ("minio-setup", {53, 9000}),
     ],
 )

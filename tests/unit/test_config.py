@@ -92,6 +92,24 @@ def test_every_read_variable_is_declared():
     assert set(BASE) <= ENVIRONMENT_NAMES
 
 
+def test_heartbeat_file_and_retention_are_optional_and_checked():
+    base = BASE
+    plain = Settings.from_env(base)
+    assert (plain.worker_heartbeat_file, plain.event_retention_days) == (None, None)
+    set_ = Settings.from_env(
+        base
+        | {
+            "NOTIFIER_WORKER_HEARTBEAT_FILE": "/tmp/beat",
+            "NOTIFIER_EVENT_RETENTION_DAYS": "30",
+        }
+    )
+    assert (str(set_.worker_heartbeat_file), set_.event_retention_days) == ("/tmp/beat", 30)
+    with pytest.raises(ConfigError, match="NOTIFIER_WORKER_HEARTBEAT_FILE"):
+        Settings.from_env(base | {"NOTIFIER_WORKER_HEARTBEAT_FILE": "beat"})
+    with pytest.raises(ConfigError, match="NOTIFIER_EVENT_RETENTION_DAYS"):
+        Settings.from_env(base | {"NOTIFIER_EVENT_RETENTION_DAYS": "30d"})
+
+
 def test_ignore_patterns_are_a_comma_separated_list():
     assert Settings.from_env(BASE).ignore_patterns == ()
     env = {**BASE, "NOTIFIER_IGNORE_PATTERNS": " *.tmp, _staging/* ,,"}
