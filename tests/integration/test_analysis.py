@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,9 @@ from click.testing import CliRunner
 from notifier.cli import main
 from notifier.cli.exits import EXIT_FINDINGS as EXIT_PROBLEMS
 from tests.support import minio_body, record_for_stat
+
+MODEL_BYTES = pickle.dumps({"n_estimators": 100, "max_depth": 8}, protocol=4)
+"""A small, well-formed pickle: model files are read for real (a broken one is an error)."""
 
 DAYS = 10
 RAW_ROWS = [1000, 1012, 988, 1005, 995, 1010, 990, 600, 1003, 997]
@@ -96,7 +100,7 @@ def build_history(pipeline: Pipeline, buckets, now: datetime) -> History:
         history.models[day] = pipeline.put(
             buckets.models,
             f"rf/{stamp}/model.joblib",
-            b"\x80\x04not-a-real-model" * 10,
+            MODEL_BYTES,
             start + timedelta(minutes=20),
             metadata,
         )
