@@ -39,8 +39,9 @@ CREATE TABLE IF NOT EXISTS export_outbox (
     kind            text        NOT NULL,
     summary         text        NOT NULL,
     payload         jsonb       NOT NULL,
+    -- skipped: recorded, never sent (an OpenLineage run without inputs or outputs).
     status          text        NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'sent', 'failed')),
+                    CHECK (status IN ('pending', 'sent', 'failed', 'skipped')),
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error      text,

@@ -10,6 +10,7 @@ import click
 from notifier.cli.backfill import register as register_backfill_commands
 from notifier.cli.db import db
 from notifier.cli.dev import dev
+from notifier.cli.export import export_group
 from notifier.cli.report import register as register_report_commands
 from notifier.cli.runtime import load_runtime
 from notifier.cli.service import serve, worker
@@ -35,5 +36,6 @@ main.add_command(db)
 main.add_command(serve)
 main.add_command(worker)
 main.add_command(dev)
+main.add_command(export_group)
 register_backfill_commands(main, load_runtime)
 register_report_commands(main)
