@@ -94,6 +94,8 @@ class ObservedDataset:
     @property
     def name(self) -> str:
         """The dataset's name within ``s3://<bucket>``: ``raw/flows`` -> ``flows``."""
+        if self.dataset == self.bucket:
+            return "/"
         return self.dataset.removeprefix(f"{self.bucket}/").strip("/") or "/"
 
 
