@@ -79,6 +79,8 @@ def receiver(
                 status = state.judge(body, seen)
                 state.requests.append(Received(self.path, dict(self.headers), body, status))
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.url)  # to itself: a follower would loop
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

@@ -18,6 +18,16 @@ POST_TIMEOUT_SECONDS: Final = 10.0
 USER_AGENT: Final = "notifier-export/1"
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: urllib would turn the POST into a GET without its body."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER: Final = urllib.request.build_opener(_NoRedirects)
+
+
 class DeliveryError(Exception):
     """A POST that did not end in a 2xx; ``permanent`` when retrying cannot help."""
 
@@ -27,8 +37,9 @@ class DeliveryError(Exception):
 
 
 def is_permanent(status: int) -> bool:
-    """A 4xx other than 408 (timeout) and 429 (rate limit): the sink refuses the message."""
-    return 400 <= status < 500 and status not in (408, 429)
+    """A redirect (the URL is wrong) or a 4xx other than 408 (timeout) and 429 (rate
+    limit): the sink refuses the message, and will again."""
+    return 300 <= status < 500 and status not in (408, 429)
 
 
 def post_json(
@@ -45,7 +56,7 @@ def post_json(
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             status: int = response.status
     except urllib.error.HTTPError as exc:
         exc.close()

@@ -35,7 +35,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 
 import psycopg
@@ -65,8 +65,16 @@ NAME: Final = "openlineage"
 JOB_NAME: Final = "pipeline"
 """One job for the pipeline notifier observes; its runs are the runs notifier derived."""
 
-PRODUCER: Final = f"urn:notifier:{version('notifier')}"
-"""The ``producer`` URI of every event and facet."""
+
+def _producer() -> str:
+    try:
+        return f"urn:notifier:{version('notifier')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "urn:notifier"
+
+
+PRODUCER: Final = _producer()
+"""The ``producer`` URI of every event and facet (``urn:notifier:<version>``)."""
 
 MAX_RUNS_PER_ROUND: Final = 500
 """Runs one collection turns into events at most; the rest follow in the next round."""

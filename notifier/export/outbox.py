@@ -110,7 +110,12 @@ def send_due(
     post: Poster = post_json,
     limit: int = MAX_SENDS_PER_ROUND,
 ) -> SendTally:
-    """Post every message of ``sink`` due at ``now``, one transaction each."""
+    """Post the messages of ``sink`` due at ``now``, oldest first, one transaction each.
+
+    Stops at the first failure that may pass (the sink is down or slow): the others
+    wait for the next round instead of each waiting out a timeout now. A message the
+    sink refuses does not stop the others.
+    """
     tally = SendTally()
     for _ in range(limit):
         with conn.transaction():
@@ -118,7 +123,10 @@ def send_due(
             claimed = cursor.execute(query("outbox_claim"), {"sink": sink, "now": now}).fetchone()
             if claimed is None:
                 break
-            tally += _deliver(conn, sink, target, claimed, now, post)
+            outcome = _deliver(conn, sink, target, claimed, now, post)
+        tally += outcome
+        if outcome.retrying:
+            break
     return tally
 
 
