@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from notifier.backfill.reconcile import Drift, DriftKind
-from notifier.config import ExportSettings, Settings
+from notifier.config import ENVIRONMENT_NAMES, EXPORT_ENVIRONMENT, ExportSettings, Settings
 from notifier.errors import ConfigError
 from notifier.export.alerts import anomaly_alert, drift_alert, drift_digest, run_alert
 from notifier.export.http import is_permanent
@@ -167,3 +168,9 @@ def test_export_settings_are_part_of_the_settings():
     assert "very-secret-token" not in repr(settings)
     with pytest.raises(ConfigError, match="NOTIFIER_EXPORT_INTERVAL_SECONDS"):
         Settings.from_env({**base, "NOTIFIER_EXPORT_INTERVAL_SECONDS": "soon"})
+
+
+def test_readme_documents_every_export_variable():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [v.name for v in EXPORT_ENVIRONMENT if f"`{v.name}`" not in readme] == []
+    assert {v.name for v in EXPORT_ENVIRONMENT} <= ENVIRONMENT_NAMES
