@@ -78,8 +78,7 @@ def send(retry_failed_messages: bool) -> None:
         if retry_failed_messages:
             for sink in sinks:
                 retry_failed(ctx.conn, sink.name, now)
-        if any(sink is export.alerts.SINK for sink in sinks):
-            export.refresh_lateness(ctx.conn, ctx.analysis)
+        export.refresh_lateness(ctx.conn, ctx.analysis)
         summary = export.export_round(ctx.conn, ctx.export, now)
         undelivered = _undelivered(ctx.conn, {sink.name for sink in sinks})
     for name, tally in summary.sent.items():

@@ -34,7 +34,8 @@ SINKS: Final[tuple[Sink, ...]] = (alerts.SINK, openlineage.SINK)
 """Every sink, in the order a round serves them."""
 
 REFRESH_INTERVAL: Final = timedelta(minutes=5)
-"""How often the sender thread re-judges lateness (analysis.refresh) for alerts."""
+"""How often the sender thread re-judges what depends on the clock (analysis.refresh):
+lateness, and runs that turn ``incomplete`` once their window has passed."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def export_round(
 
 
 def refresh_lateness(conn: psycopg.Connection[Any], settings: AnalysisSettings) -> None:
-    """Re-judge lateness and runs still open; gives way to a running ``notifier analyze``."""
+    """Re-judge lateness and runs still open (a late run is an alert, and a finished run
+    an OpenLineage event); gives way to a running ``notifier analyze``."""
     conn.execute(query("outbox_lock_timeout"))
     try:
         analysis.refresh(conn, settings, datetime.now(UTC))
@@ -91,9 +93,7 @@ def run_sender(
         now = datetime.now(UTC)
         try:
             with pool.connection() as conn:
-                if alerts.SINK.target(settings) and (
-                    last_refresh is None or now - last_refresh >= REFRESH_INTERVAL
-                ):
+                if last_refresh is None or now - last_refresh >= REFRESH_INTERVAL:
                     refresh_lateness(conn, analysis_settings)
                     last_refresh = now
                 export_round(conn, settings, now)
