@@ -6,11 +6,13 @@ neither the URL nor the response body ever reaches an exception message or a log
 
 from __future__ import annotations
 
+import base64
 import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 POST_TIMEOUT_SECONDS: Final = 10.0
 """Longest wait for a sink's answer; the message is retried later if it runs out."""
@@ -48,12 +50,21 @@ def post_json(
     headers: Mapping[str, str] | None = None,
     timeout: float = POST_TIMEOUT_SECONDS,
 ) -> int:
-    """POST ``body`` (JSON) to ``url``; returns the 2xx status or raises DeliveryError."""
+    """POST ``body`` (JSON) to ``url``; returns the 2xx status or raises DeliveryError.
+
+    Credentials in the URL (``https://user:password@host/...``) are sent as HTTP Basic.
+    """
+    address, basic = _credentials(url)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked in config)
-        url,
+        address,
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            **basic,
+            **(headers or {}),
+        },
     )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
@@ -77,3 +88,17 @@ def _reason(reason: object) -> str:
     if isinstance(reason, BaseException):
         return type(reason).__name__
     return "connection failed"
+
+
+def _credentials(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its user info, and an Authorization header made of it."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    header = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+    return urlunsplit(parts._replace(netloc=netloc)), header

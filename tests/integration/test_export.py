@@ -8,6 +8,7 @@ run B (8 h ago) fails at its transformation (a corrupt Parquet file).
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ from psycopg.rows import dict_row
 
 from notifier import analysis, export
 from notifier.config import ExportSettings
+from notifier.export.http import DeliveryError, post_json
 from notifier.export.outbox import Message, Target, enqueue, send_due
 from tests.integration.test_cli import env_for
 from tests.openlineage_schema import errors as schema_errors
@@ -310,3 +312,17 @@ def test_reconcile_drift_is_alerted_once_by_export_send(settings, buckets, s3_cl
     nothing = _notifier(settings, buckets, "export", "send")
     assert nothing.returncode == 4  # no sink configured
     assert "no sink configured" in nothing.stderr
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth():
+    with receiver(always(200), path="/api/v1/lineage?x=1") as sink:
+        url = sink.url.replace("http://", "http://lineage%40ops:s%3Acret@")
+        assert post_json(url, b'{"a": 1}', {}) == 200
+        with pytest.raises(DeliveryError) as refused:  # nothing listens on port 1
+            post_json("http://lineage%40ops:s%3Acret@127.0.0.1:1/x", b"{}", {})
+    (request,) = sink.requests
+    assert request.path == "/api/v1/lineage?x=1"
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(
+        b"lineage@ops:s:cret"
+    ).decode("ascii")
+    assert "cret" not in str(refused.value)
