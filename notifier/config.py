@@ -166,6 +166,89 @@ class AnalysisSettings:
         )
 
 
+# --- export (alerts webhook, OpenLineage): settings read by workers, serve, `export send` ---
+
+DEFAULT_OPENLINEAGE_NAMESPACE: Final = "notifier"
+"""OpenLineage job namespace of the runs notifier exports (datasets use ``s3://<bucket>``)."""
+DEFAULT_EXPORT_INTERVAL_SECONDS: Final = 30.0
+"""How often a worker's sender thread collects new alerts and events and sends what is due."""
+
+EXPORT_ENVIRONMENT: Final[tuple[Variable, ...]] = (
+    Variable(
+        "NOTIFIER_ALERT_WEBHOOK_URL",
+        False,
+        "Incoming-webhook URL (Slack, Mattermost, Teams workflow, any JSON receiver) that "
+        "gets one POST per failed, anomalous or late run, anomaly and reconcile drift. "
+        "Off when unset.",
+        secret=True,
+    ),
+    Variable(
+        "NOTIFIER_OPENLINEAGE_URL",
+        False,
+        "OpenLineage endpoint that gets one RunEvent (COMPLETE or FAIL) per pipeline run, e.g. "
+        "http://marquez:5000/api/v1/lineage. Off when unset.",
+        secret=True,
+    ),
+    Variable(
+        "NOTIFIER_OPENLINEAGE_API_KEY",
+        False,
+        "Sent as 'Authorization: Bearer <key>' to NOTIFIER_OPENLINEAGE_URL. Default: none.",
+        secret=True,
+    ),
+    Variable(
+        "NOTIFIER_OPENLINEAGE_NAMESPACE",
+        False,
+        f"Job namespace of exported runs. Default {DEFAULT_OPENLINEAGE_NAMESPACE}.",
+    ),
+    Variable(
+        "NOTIFIER_EXPORT_INTERVAL_SECONDS",
+        False,
+        "Seconds between a worker's export rounds (alerts, OpenLineage). "
+        f"Default {DEFAULT_EXPORT_INTERVAL_SECONDS:g}.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Where notifier.export sends; both sinks off by default. URLs may hold tokens."""
+
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    openlineage_url: str | None = field(default=None, repr=False)
+    openlineage_api_key: str | None = field(default=None, repr=False)
+    openlineage_namespace: str = DEFAULT_OPENLINEAGE_NAMESPACE
+    interval_seconds: float = DEFAULT_EXPORT_INTERVAL_SECONDS
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.alert_webhook_url or self.openlineage_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ExportSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            alert_webhook_url=_parse_http_url(env, "NOTIFIER_ALERT_WEBHOOK_URL"),
+            openlineage_url=_parse_http_url(env, "NOTIFIER_OPENLINEAGE_URL"),
+            openlineage_api_key=env.get("NOTIFIER_OPENLINEAGE_API_KEY", "").strip() or None,
+            openlineage_namespace=env.get("NOTIFIER_OPENLINEAGE_NAMESPACE", "").strip()
+            or DEFAULT_OPENLINEAGE_NAMESPACE,
+            interval_seconds=_parse_float(
+                env, "NOTIFIER_EXPORT_INTERVAL_SECONDS", DEFAULT_EXPORT_INTERVAL_SECONDS
+            ),
+        )
+
+
+def _parse_http_url(env: Mapping[str, str], name: str) -> str | None:
+    """An optional http(s) URL; the message never repeats it (it may hold a token)."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return value
+
+
 ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_DATABASE_URL", True, "libpq URL of the audit database.", secret=True),
     Variable("NOTIFIER_S3_ENDPOINT", True, "S3 endpoint URL; the scheme (http/https) decides TLS."),
@@ -223,6 +306,7 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
         "SNS topic ARNs (comma-separated) whose subscription confirmations notifier follows.",
     ),
     *ANALYSIS_ENVIRONMENT,
+    *EXPORT_ENVIRONMENT,
     Variable(
         "NOTIFIER_PATH_TEMPLATES",
         False,
@@ -410,6 +494,7 @@ class Settings:
     """Where the worker writes its liveness deadline (notifier.heartbeat); None: nowhere."""
     event_retention_days: int | None = None
     """Age after which a processed event's raw payload may be pruned; None: never."""
+    export: ExportSettings = ExportSettings()
 
     @property
     def lease_seconds(self) -> float:
@@ -484,6 +569,7 @@ class Settings:
         event_retention_days = errors.take(
             lambda: _parse_optional_int(env, "NOTIFIER_EVENT_RETENTION_DAYS"), None
         )
+        export = errors.take(lambda: ExportSettings.from_env(env), ExportSettings())
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -518,6 +604,7 @@ class Settings:
             or DEFAULT_IGNORE_PATTERNS,
             worker_heartbeat_file=worker_heartbeat_file,
             event_retention_days=event_retention_days,
+            export=export,
         )
 
 

@@ -81,7 +81,7 @@ BEGIN
     FOREACH table_name IN ARRAY ARRAY[
         'intake_events', 'dead_letters', 'ingestion_events', 'transformation_events',
         'training_events', 'evaluation_events', 'schema_migrations', 'live_objects',
-        'pipeline_runs', 'run_members', 'lineage_links', 'anomalies'
+        'pipeline_runs', 'run_members', 'lineage_links', 'anomalies', 'export_outbox'
     ] LOOP
         IF to_regclass(format('public.%I', table_name)) IS NULL THEN
             CONTINUE;

@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
@@ -145,8 +146,12 @@ class Buckets:
 
 
 @pytest.fixture
-def buckets(s3_client: Minio) -> Buckets:
-    """Four buckets of the test's own, so tests never see each other's objects."""
+def buckets(s3_client: Minio) -> Iterator[Buckets]:
+    """Four buckets of the test's own, so tests never see each other's objects.
+
+    Removed afterwards: each bucket is a SeaweedFS collection holding a volume, and the
+    session's server has only about one volume per GiB of free disk.
+    """
     suffix = uuid.uuid4().hex[:10]
     names = Buckets(
         raw=f"raw-{suffix}",
@@ -156,7 +161,19 @@ def buckets(s3_client: Minio) -> Buckets:
     )
     for name in (names.raw, names.silver, names.models, names.results):
         s3_client.make_bucket(name)
-    return names
+    yield names
+    for name in (names.raw, names.silver, names.models, names.results):
+        _remove_bucket(s3_client, name)
+
+
+def _remove_bucket(s3_client: Minio, name: str) -> None:
+    if not s3_client.bucket_exists(name):
+        return  # the test removed it
+    listed = s3_client.list_objects(name, recursive=True, include_version=True)
+    doomed = [DeleteObject(o.object_name, o.version_id) for o in listed if o.object_name]
+    failures = list(s3_client.remove_objects(name, doomed)) if doomed else []
+    assert failures == [], failures
+    s3_client.remove_bucket(name)
 
 
 @pytest.fixture

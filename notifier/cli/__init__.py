@@ -11,6 +11,7 @@ from notifier.cli.backfill import register as register_backfill_commands
 from notifier.cli.db import db
 from notifier.cli.dev import dev
 from notifier.cli.events import register as register_event_commands
+from notifier.cli.export import export_group
 from notifier.cli.report import register as register_report_commands
 from notifier.cli.runtime import load_runtime
 from notifier.cli.service import serve, worker
@@ -36,6 +37,7 @@ main.add_command(db)
 main.add_command(serve)
 main.add_command(worker)
 main.add_command(dev)
+main.add_command(export_group)
 register_backfill_commands(main, load_runtime)
 register_report_commands(main)
 register_event_commands(main, load_runtime)

@@ -19,6 +19,7 @@ from notifier.cli.exits import EXIT_FINDINGS, EXIT_UNAVAILABLE
 from notifier.cli.progress import Progress
 from notifier.config import Settings
 from notifier.errors import TransientError
+from notifier.export.alerts import alert_drift
 from notifier.intake.store import store_events
 from notifier.phases import Phase
 from notifier.storage import ListedObject, ObjectMissing, ObjectUnreadable
@@ -251,6 +252,8 @@ def _reconcile(
             _repair(runtime, rescanner, bucket, drifts)
     if fix and found:
         process_backlog(runtime.processor(), concurrency)
+    if found:
+        alert_drift(runtime.pool, runtime.settings.export, found, fixed=fix)
     if as_json:
         click.echo(json.dumps({"fixed": fix, "drift": [d.as_json() for d in found]}, indent=2))
     else:

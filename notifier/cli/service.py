@@ -15,6 +15,7 @@ from typing import Any, Final
 import click
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from notifier import export
 from notifier.app import Runtime
 from notifier.cli.exits import UsageProblem
 from notifier.cli.runtime import load_runtime
@@ -65,6 +66,7 @@ def worker(threads: int | None, metrics_port: int | None) -> None:
     stop = threading.Event()
     count = threads or runtime.settings.worker_threads
     running = start_workers(runtime.processor(), count, stop, _heartbeat(runtime.settings))
+    running += _export_sender(runtime, stop)
     logger.info("worker started with %d thread(s)", count)
     on_shutdown_signal(stop.set)
     try:
@@ -96,7 +98,10 @@ def serve_runtime(
         raise
     stop = threading.Event()
     threads = (
-        start_workers(runtime.processor(), runtime.settings.worker_threads, stop) if workers else []
+        start_workers(runtime.processor(), runtime.settings.worker_threads, stop)
+        + _export_sender(runtime, stop)
+        if workers
+        else []
     )
     logger.info("notifier listening on http://%s:%d/events", host, server.port)
     on_shutdown_signal(lambda: threading.Thread(target=server.shutdown).start())
@@ -107,6 +112,13 @@ def serve_runtime(
         for thread in threads:
             thread.join()
         runtime.close()
+
+
+def _export_sender(runtime: Runtime, stop: threading.Event) -> list[threading.Thread]:
+    """The alerts / OpenLineage sender thread, when a sink is configured (notifier.export)."""
+    settings = runtime.settings
+    thread = export.start_sender(runtime.pool, settings.export, settings.analysis, stop)
+    return [thread] if thread is not None else []
 
 
 def listen(runtime: Runtime, host: str, port: int, port_option: str) -> BaseWSGIServer:

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from notifier.intake.writer import Writer
+
 
 class EventKind(StrEnum):
     CREATED = "created"
@@ -42,6 +44,8 @@ class ObjectEvent:
     sequencer: str | None = None
     user_metadata: Mapping[str, str] = field(default_factory=dict)
     origin: Origin = Origin.WEBHOOK
+    writer: Writer = field(default_factory=Writer)
+    """Who wrote the object, where the sender says (notifier.intake.writer)."""
 
     @property
     def uri(self) -> str:

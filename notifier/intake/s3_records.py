@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from notifier.errors import PayloadError
 from notifier.intake.model import EventKind, ObjectEvent
+from notifier.intake.writer import from_s3_record
 
 CREATED_EVENTS = frozenset(
     {
@@ -96,6 +97,7 @@ def parse_record(record: Any, sender: str) -> ObjectEvent | None:
         content_type=_optional_text(obj, "contentType"),
         sequencer=_optional_text(obj, "sequencer"),
         user_metadata=user_metadata(obj.get("userMetadata")) or ceph_metadata(obj.get("metadata")),
+        writer=from_s3_record(record),
     )
 
 

@@ -147,6 +147,9 @@ def _params(event: ObjectEvent, mapped: bool) -> Mapping[str, Any]:
         "sequencer": event.sequencer,
         "user_metadata": Jsonb(dict(event.user_metadata)),
         "payload": Jsonb(event.payload),
+        "principal_id": event.writer.principal_id,
+        "source_ip": event.writer.source_ip,
+        "request_id": event.writer.request_id,
         "status": status,
         "note": note,
     }

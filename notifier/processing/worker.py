@@ -64,6 +64,9 @@ class ClaimedEvent:
     content_type: str | None
     sequencer: str | None
     user_metadata: Mapping[str, str]
+    principal_id: str | None = None
+    source_ip: str | None = None
+    request_id: str | None = None
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,9 @@ class ClaimedEvent:
             "event_name": self.event_name,
             "origin": self.origin,
             "intake_event_id": self.id,
+            "principal_id": self.principal_id,
+            "source_ip": self.source_ip,
+            "request_id": self.request_id,
         }
 
     def log_fields(self) -> dict[str, Any]:

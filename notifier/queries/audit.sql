@@ -6,12 +6,13 @@ INSERT INTO ingestion_events (
     timestamp_ingesta, nombre_archivo, ruta_minio, num_registros, estado,
     reason, format, details, bucket, object_key, etag, version_id, size_bytes,
     content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
-    run_id
+    run_id, principal_id, source_ip, request_id
 ) VALUES (
     %(event_time)s, %(file_name)s, %(uri)s, %(num_registros)s, %(estado)s,
     %(reason)s, %(format)s, %(details)s, %(bucket)s, %(object_key)s, %(etag)s,
     %(version_id)s, %(size_bytes)s, %(content_type)s, %(event_name)s, %(origin)s,
-    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s
+    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s,
+    %(principal_id)s, %(source_ip)s::inet, %(request_id)s
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 
@@ -20,12 +21,13 @@ INSERT INTO transformation_events (
     timestamp_transformacion, nombre_archivo, ruta_minio, num_registros, estado,
     reason, format, details, bucket, object_key, etag, version_id, size_bytes,
     content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
-    run_id
+    run_id, principal_id, source_ip, request_id
 ) VALUES (
     %(event_time)s, %(file_name)s, %(uri)s, %(num_registros)s, %(estado)s,
     %(reason)s, %(format)s, %(details)s, %(bucket)s, %(object_key)s, %(etag)s,
     %(version_id)s, %(size_bytes)s, %(content_type)s, %(event_name)s, %(origin)s,
-    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s
+    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s,
+    %(principal_id)s, %(source_ip)s::inet, %(request_id)s
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 
@@ -34,12 +36,13 @@ INSERT INTO training_events (
     timestamp_entrenamiento, ruta_modelo, num_registros, parametros, estado,
     reason, format, details, bucket, object_key, etag, version_id, size_bytes,
     content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
-    run_id
+    run_id, principal_id, source_ip, request_id
 ) VALUES (
     %(event_time)s, %(uri)s, %(num_registros)s, %(parametros)s, %(estado)s,
     %(reason)s, %(format)s, %(details)s, %(bucket)s, %(object_key)s, %(etag)s,
     %(version_id)s, %(size_bytes)s, %(content_type)s, %(event_name)s, %(origin)s,
-    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s
+    %(intake_event_id)s, %(modelo_nombre)s, %(nombre_dataset)s, %(run_id)s,
+    %(principal_id)s, %(source_ip)s::inet, %(request_id)s
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 
@@ -47,12 +50,14 @@ ON CONFLICT (intake_event_id) DO NOTHING
 INSERT INTO evaluation_events (
     timestamp_eval, modelo_nombre, nombre_dataset, ruta_resultados, metrics, estado,
     num_registros, reason, format, details, bucket, object_key, etag, version_id,
-    size_bytes, content_type, event_name, origin, intake_event_id, run_id
+    size_bytes, content_type, event_name, origin, intake_event_id, run_id, principal_id,
+    source_ip, request_id
 ) VALUES (
     %(event_time)s, %(modelo_nombre)s, %(nombre_dataset)s, %(uri)s, %(metrics)s,
     %(estado)s, %(num_registros)s, %(reason)s, %(format)s, %(details)s, %(bucket)s,
     %(object_key)s, %(etag)s, %(version_id)s, %(size_bytes)s, %(content_type)s,
-    %(event_name)s, %(origin)s, %(intake_event_id)s, %(run_id)s
+    %(event_name)s, %(origin)s, %(intake_event_id)s, %(run_id)s, %(principal_id)s,
+    %(source_ip)s::inet, %(request_id)s
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 

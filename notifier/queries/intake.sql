@@ -5,12 +5,13 @@
 INSERT INTO intake_events (
     dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
     etag, version_id, size_bytes, content_type, sequencer, user_metadata, payload,
-    status, note, processed_at
+    status, note, processed_at, principal_id, source_ip, request_id
 ) VALUES (
     %(dedup_key)s, %(sender)s, %(origin)s, %(event_name)s, %(event_kind)s, %(bucket)s,
     %(object_key)s, %(event_time)s, %(etag)s, %(version_id)s, %(size_bytes)s,
     %(content_type)s, %(sequencer)s, %(user_metadata)s, %(payload)s,
-    %(status)s, %(note)s, CASE WHEN %(status)s = 'ignored' THEN now() END
+    %(status)s, %(note)s, CASE WHEN %(status)s = 'ignored' THEN now() END,
+    %(principal_id)s, %(source_ip)s::inet, %(request_id)s
 )
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id

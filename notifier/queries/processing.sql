@@ -16,7 +16,8 @@ WHERE id = (
     LIMIT 1
 )
 RETURNING id, attempts, sender, origin, event_name, event_kind, bucket, object_key,
-          event_time, etag, version_id, size_bytes, content_type, sequencer, user_metadata
+          event_time, etag, version_id, size_bytes, content_type, sequencer, user_metadata,
+          principal_id, host(source_ip) AS source_ip, request_id
 
 -- name: finish_event
 -- Matches only while the claim is still ours (attempts unchanged), so a worker

@@ -120,6 +120,7 @@ def test_jsonb_columns(db):
         "training_events.parametros": "jsonb",
         "evaluation_events.metrics": "jsonb",
         "intake_events.payload": "jsonb",
+        "export_outbox.payload": "jsonb",
     }
 
 
