@@ -288,6 +288,12 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_DB_POOL_SIZE", False, "PostgreSQL connections per process."),
     Variable("NOTIFIER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR."),
     Variable(
+        "PROMETHEUS_MULTIPROC_DIR",
+        False,
+        "prometheus-client's own variable: a writable folder shared by the processes of "
+        "one pod (gunicorn workers, worker processes), so /metrics sums their counts.",
+    ),
+    Variable(
         "NOTIFIER_LOG_FORMAT",
         False,
         "'text' (readable lines, for terminals) or 'json' (one JSON object per line, for "

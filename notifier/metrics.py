@@ -33,12 +33,11 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
 from notifier.db import query
+from notifier.multiproc import MULTIPROC_ENV
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
 
-MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
-"""prometheus-client's own variable: a folder shared by the processes of one pod."""
 
 INSPECTION_BUCKETS: Final = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0, 600.0)
 """Seconds: a small CSV takes milliseconds, a 10 GiB scan minutes (the default budget 600 s)."""

@@ -22,6 +22,7 @@ from notifier.cli.runtime import load_runtime
 from notifier.config import Settings
 from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
 from notifier.metrics import serve_metrics
+from notifier.multiproc import reset_multiprocess_dir
 from notifier.processing import start_workers
 from notifier.web.serving import RedactingRequestHandler
 
@@ -62,6 +63,7 @@ def worker(threads: int | None, metrics_port: int | None) -> None:
     """Process stored events: inspect objects and write audit rows."""
     runtime = load_runtime()
     if metrics_port is not None:
+        reset_multiprocess_dir()
         serve_metrics(metrics_port)
     stop = threading.Event()
     count = threads or runtime.settings.worker_threads

@@ -48,6 +48,14 @@ access_log_format = ACCESS_LOG_FORMAT
 logger_class = "notifier.web.access_log.RedactingLogger"
 
 
+def on_starting(server: object) -> None:
+    """Start the metrics of this pod afresh (PROMETHEUS_MULTIPROC_DIR, notifier.metrics);
+    standard library only: the arbiter must not import psycopg before gevent patches."""
+    from notifier.multiproc import reset_multiprocess_dir
+
+    reset_multiprocess_dir()
+
+
 def worker_exit(server: object, worker: object) -> None:
     """Close the worker's database pool (its connections, its background threads)."""
     import sys

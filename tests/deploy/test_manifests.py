@@ -251,9 +251,17 @@ def test_probes_hit_healthz_and_readyz_on_the_container_port(rendered: Rendered)
         assert "GET" in app_routes[path], f"notifier serves no GET {path}"
 
 
+METRICS_PORTS = {8080, 9102}
+"""The receiver serves /metrics on its http port, the worker on --metrics-port."""
+
+
 def test_only_the_receiver_has_ports_and_readiness(rendered: Rendered) -> None:
     for component, container in notifier_containers(rendered).items():
-        if component != "receiver":
+        if component == "worker":
+            # The worker's one port is its metrics port.
+            assert [p["name"] for p in container["ports"]] == ["metrics"]
+            assert "readinessProbe" not in container
+        elif component != "receiver":
             assert not {"ports", "readinessProbe"} & set(container), component
         if component not in ("receiver", "worker"):
             assert not {"livenessProbe", "startupProbe"} & set(container), component
@@ -516,17 +524,41 @@ def test_only_minio_reaches_the_webhook_port(rendered: Rendered) -> None:
         for policy in policies_for(rendered, pod_labels(receiver), "Ingress")
         for rule in policy["spec"].get("ingress", [])
     ]
-    (rule,) = rules
+    from_pods = [rule for rule in rules if "podSelector" in rule["from"][0]]
+    (rule,) = from_pods
     (peer,) = rule["from"]
     assert set(peer) == {"podSelector"}
     assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "minio"
     assert [p["port"] for p in rule["ports"]] == [8080]
     for workload in rendered.workloads():
-        if workload is not receiver:
-            assert not any(
-                p["spec"].get("ingress")
-                for p in policies_for(rendered, pod_labels(workload), "Ingress")
-            ), workload["metadata"]["name"]
+        for policy in policies_for(rendered, pod_labels(workload), "Ingress"):
+            for other in policy["spec"].get("ingress", []):
+                if other is rule:
+                    continue
+                # Only Prometheus's namespace, and only to the metrics ports.
+                (peer,) = other["from"]
+                assert set(peer) == {"namespaceSelector"}, policy["metadata"]["name"]
+                assert peer["namespaceSelector"]["matchLabels"] == {
+                    "kubernetes.io/metadata.name": "monitoring"
+                }
+                assert {p["port"] for p in other["ports"]} <= METRICS_PORTS
+
+
+def test_prometheus_scrapes_a_port_that_serves_metrics(rendered: Rendered) -> None:
+    containers = notifier_containers(rendered)
+    for component in ("receiver", "worker"):
+        workload = rendered.one("Deployment", f"notifier-{component}")
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
+        port = int(annotations["prometheus.io/port"])
+        container = containers[component]
+        assert port in {p["containerPort"] for p in container["ports"]}
+        assert port in METRICS_PORTS
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert "--metrics-port=9102" in containers["worker"]["command"]
+    assert "GET" in routes(receiver_app(rendered))["/metrics"]
 
 
 @pytest.mark.parametrize(
