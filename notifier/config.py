@@ -66,6 +66,15 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_MAX_ATTEMPTS", False, "Tries for a transient failure before giving up."),
     Variable("NOTIFIER_DB_POOL_SIZE", False, "PostgreSQL connections per process."),
     Variable("NOTIFIER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR."),
+    # Processing throughput and leases (issue 12 / 13 item 4).
+    Variable(
+        "NOTIFIER_LEASE_SECONDS",
+        False,
+        "How long a claimed event stays with its worker unless renewed; a live worker renews "
+        "it every third of this, so a dead worker's events are taken again after it.",
+    ),
+    Variable("NOTIFIER_WORKER_PROCESSES", False, "Worker processes run by 'notifier worker'."),
+    Variable("NOTIFIER_WORKER_BATCH_SIZE", False, "Events one worker thread claims at once."),
     Variable(
         "NOTIFIER_SNS_CONFIRM_TOPICS",
         False,
@@ -87,6 +96,15 @@ DEFAULT_MAX_BODY_BYTES: Final = 1024 * 1024
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_DB_POOL_SIZE: Final = 4
+# Processing throughput and leases (issue 12 / 13 item 4).
+DEFAULT_LEASE_SECONDS: Final = 60.0
+"""Renewed every 20 s while the work goes on: an event held by a dead worker, or by a worker
+cut off from the database, is taken again within about a minute."""
+DEFAULT_WORKER_PROCESSES: Final = 1
+"""One process per core pays when inspection is CPU-bound (many small objects)."""
+DEFAULT_WORKER_BATCH_SIZE: Final = 32
+"""Events claimed in one statement and recorded in one transaction; small enough that a
+batch of small objects commits within a fraction of a second."""
 
 
 @dataclass(frozen=True)
@@ -120,15 +138,16 @@ class Settings:
     db_pool_size: int = DEFAULT_DB_POOL_SIZE
     log_level: str = "INFO"
     sns_confirm_topics: frozenset[str] = frozenset()
+    # Processing throughput and leases (issue 12 / 13 item 4).
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    """How long a claimed event stays with its worker unless renewed (seconds)."""
+    worker_processes: int = DEFAULT_WORKER_PROCESSES
+    worker_batch_size: int = DEFAULT_WORKER_BATCH_SIZE
 
     @property
-    def lease_seconds(self) -> float:
-        """How long a claimed event stays with its worker before another may take it.
-
-        Longer than any inspection may last, so a slow but live worker is never
-        overtaken; a crashed worker's event is picked up again after it.
-        """
-        return self.inspect_timeout_seconds + 60.0
+    def lease_renew_seconds(self) -> float:
+        """How often a worker renews the leases it holds: three renewals per lease."""
+        return self.lease_seconds / 3
 
     def phase_of(self, bucket: str) -> Phase | None:
         return self.bucket_phases.get(bucket)
@@ -169,6 +188,12 @@ class Settings:
                 t.strip()
                 for t in env.get("NOTIFIER_SNS_CONFIRM_TOPICS", "").split(",")
                 if t.strip()
+            ),
+            # Processing throughput and leases (issue 12 / 13 item 4).
+            lease_seconds=_parse_float(env, "NOTIFIER_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            worker_processes=_parse_int(env, "NOTIFIER_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES),
+            worker_batch_size=_parse_int(
+                env, "NOTIFIER_WORKER_BATCH_SIZE", DEFAULT_WORKER_BATCH_SIZE
             ),
         )
 

@@ -34,9 +34,9 @@ def create_pool(database_url: str, size: int, *, open_now: bool = False) -> Conn
         min_size=1,
         max_size=size,
         timeout=POOL_CHECKOUT_TIMEOUT_SECONDS,
-        # A connection broken by a database restart is replaced at checkout rather than
-        # failing the request that drew it.
-        check=ConnectionPool.check_connection,
+        # No check on every checkout (a round trip per use): a connection broken by a
+        # database restart fails its first use, is discarded when returned, and the
+        # caller checks the pool's idle connections then (``ConnectionPool.check``).
         kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
         open=False,
         name="notifier",

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 import psycopg
@@ -16,6 +13,7 @@ from werkzeug.serving import make_server
 
 from notifier.app import Runtime
 from notifier.cli.backfill import register as register_backfill_commands
+from notifier.cli.worker import on_shutdown_signal, run_in_process, supervise
 from notifier.config import ENVIRONMENT, Settings, database_url_from_env
 from notifier.db import CONNECT_TIMEOUT_SECONDS, upgrade
 from notifier.errors import ConfigError
@@ -162,7 +160,7 @@ def _serve(runtime: Runtime, host: str, port: int, workers: bool) -> None:
     )
     server = make_server(host, port, runtime.receiver(), threaded=True)
     click.echo(f"notifier listening on http://{host}:{server.port}/events", err=True)
-    _on_shutdown_signal(lambda: threading.Thread(target=server.shutdown).start())
+    on_shutdown_signal(lambda: threading.Thread(target=server.shutdown).start())
     try:
         server.serve_forever()
     finally:
@@ -177,29 +175,21 @@ def _serve(runtime: Runtime, host: str, port: int, workers: bool) -> None:
     "--threads",
     type=click.IntRange(1, 64),
     default=None,
-    help="Processing threads (default: NOTIFIER_WORKER_THREADS).",
+    help="Processing threads per process (default: NOTIFIER_WORKER_THREADS).",
 )
-def worker(threads: int | None) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes, e.g. one per core (default: NOTIFIER_WORKER_PROCESSES).",
+)
+def worker(threads: int | None, processes: int | None) -> None:
     """Process stored events: inspect objects and write audit rows."""
     runtime = load_runtime()
-    stop = threading.Event()
-    count = threads or runtime.settings.worker_threads
-    running = start_workers(runtime.processor(), count, stop)
-    logger.info("worker started with %d thread(s)", count)
-    _on_shutdown_signal(stop.set)
-    try:
-        stop.wait()
-    finally:
-        stop.set()
-        for thread in running:
-            thread.join()
-        runtime.close()
-
-
-def _on_shutdown_signal(callback: Callable[[], Any]) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, shutting down", signal.Signals(signum).name)
-        callback()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    threads = threads or runtime.settings.worker_threads
+    processes = processes or runtime.settings.worker_processes
+    if processes == 1:
+        run_in_process(runtime, threads)
+        return
+    runtime.close()  # each process opens its own pool
+    raise SystemExit(supervise(processes, threads))

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.db import query
 from notifier.errors import DatabaseUnavailable, PayloadError
-from notifier.intake.model import ObjectEvent, Origin
+from notifier.intake.model import ObjectEvent
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
@@ -47,9 +47,22 @@ def store_events(
     events: Sequence[ObjectEvent],
     phase_of: Callable[[str], Phase | None],
 ) -> IntakeResult:
-    """Store every event in one transaction: all are kept, or none and the sender retries."""
+    """Store every event in one statement: all are kept, or none and the sender retries.
+
+    One round trip whatever the number of events: a single-row INSERT for one event, a
+    multi-row INSERT over arrays for more, each atomic on its own (autocommit). A
+    connection the database dropped (a restart) is discarded and the statement tried
+    once more on a fresh one; ON CONFLICT DO NOTHING makes the retry harmless.
+    """
+    if not events:
+        return IntakeResult(accepted=0, duplicates=0, unmapped=0)
     try:
-        return _store_events(pool, events, phase_of)
+        with database_errors():
+            try:
+                return _store_events(pool, events, phase_of)
+            except psycopg.OperationalError:
+                pool.check()  # drop the other connections broken by the same restart
+                return _store_events(pool, events, phase_of)
     except psycopg.DataError as exc:
         # e.g. a NUL character, which PostgreSQL text and jsonb cannot hold.
         raise PayloadError(f"event cannot be stored: {exc}") from exc
@@ -60,32 +73,43 @@ def _store_events(
     events: Sequence[ObjectEvent],
     phase_of: Callable[[str], Phase | None],
 ) -> IntakeResult:
-    accepted = duplicates = unmapped = 0
+    mapped = [phase_of(event.bucket) is not None for event in events]
+    params = [_params(event, is_mapped) for event, is_mapped in zip(events, mapped, strict=True)]
+    with pool.connection() as conn:
+        if len(events) == 1:
+            row = conn.execute(query("insert_intake_event"), params[0]).fetchone()
+            inserted = {} if row is None else {events[0].dedup_key: row[0]}
+        else:
+            columns = {name: [p[name] for p in params] for name in params[0]}
+            rows = conn.execute(query("insert_intake_events"), columns).fetchall()
+            inserted = {dedup_key: event_id for event_id, dedup_key in rows}
+    accepted = unmapped = 0
     stored_ids: list[int] = []
-    with database_errors(), pool.connection() as conn, conn.transaction():
-        for event in events:
-            mapped = phase_of(event.bucket) is not None
-            row = conn.execute(query("insert_intake_event"), _params(event, mapped)).fetchone()
-            if row is None:
-                duplicates += 1
-                continue
-            accepted += 1
-            unmapped += not mapped
-            stored_ids.append(row[0])
-            logger.log(
-                logging.DEBUG if event.origin is Origin.RESCAN else logging.INFO,
+    debug = logger.isEnabledFor(logging.DEBUG)
+    for event, is_mapped in zip(events, mapped, strict=True):
+        event_id = inserted.pop(event.dedup_key, None)
+        if event_id is None:
+            continue  # already stored, or a repeat within this body
+        accepted += 1
+        unmapped += not is_mapped
+        stored_ids.append(event_id)
+        if debug:
+            logger.debug(
                 "event stored",
                 extra={
                     "action": "intake",
-                    "event_id": row[0],
+                    "event_id": event_id,
                     "bucket": event.bucket,
                     "key": event.key,
                     "event_name": event.event_name,
-                    "status": "pending" if mapped else "ignored: bucket not mapped",
+                    "status": "pending" if is_mapped else "ignored: bucket not mapped",
                 },
             )
     return IntakeResult(
-        accepted=accepted, duplicates=duplicates, unmapped=unmapped, stored_ids=tuple(stored_ids)
+        accepted=accepted,
+        duplicates=len(events) - accepted,
+        unmapped=unmapped,
+        stored_ids=tuple(stored_ids),
     )
 
 

@@ -1,8 +1,11 @@
-"""Processing: claim a stored event, inspect its object, write its audit row.
+"""Processing: claim stored events in batches, inspect their objects, write audit rows.
 
-Inspection runs outside any transaction (it may read a large object for minutes);
-the audit row and the event's 'done' mark are then written in one transaction, and
-only while the claim is still this worker's.
+A worker thread claims up to ``NOTIFIER_WORKER_BATCH_SIZE`` events in one statement and
+holds them under leases it renews while it works (``leases.py``). Small objects are read
+with one GET each and inspected in memory; a large object is handled alone, and the
+large events claimed beside it are given back at once. Inspection runs outside any
+transaction; the batch's audit rows and 'done' marks are then written in one
+transaction, and only for the events whose claim is still this worker's.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -23,9 +26,11 @@ from notifier.config import Settings
 from notifier.db import query
 from notifier.errors import TransientError
 from notifier.inspection import Inspection, InspectionLimits, inspect_object
+from notifier.inspection.source import BytesSource, ObjectSource
 from notifier.intake.model import EventKind
 from notifier.phases import Phase
-from notifier.storage import ObjectMissing, ObjectStore, ObjectUnreadable
+from notifier.processing.leases import LeaseRenewal
+from notifier.storage import ObjectInfo, ObjectMissing, ObjectStore, ObjectUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,10 @@ IDLE_POLL_SECONDS: Final = 0.25
 BACKOFF_BASE_SECONDS: Final = 5.0
 BACKOFF_MAX_SECONDS: Final = 300.0
 DATABASE_RETRY_SECONDS: Final = 2.0
+
+SMALL_OBJECT_BYTES: Final = 1024 * 1024
+"""Objects up to this size (as the event says) are read with one GET, headers and bytes
+together, and inspected in memory; larger ones are checked with HEAD, then streamed."""
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -82,8 +91,23 @@ class ClaimedEvent:
         return {"event_id": self.id, "bucket": self.bucket, "key": self.object_key}
 
 
+@dataclass
+class Batch:
+    """What the handling of a batch decided, written together by ``Processor._commit``."""
+
+    rows: list[tuple[ClaimedEvent, Phase, Inspection]] = field(default_factory=list)
+    removals: list[tuple[ClaimedEvent, Phase]] = field(default_factory=list)
+    finished: list[tuple[ClaimedEvent, str | None]] = field(default_factory=list)
+    """Events done without an audit row, with the note they keep."""
+    postponed: list[tuple[ClaimedEvent, float, str]] = field(default_factory=list)
+    """Events to try again after a delay (seconds), with the note they keep."""
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.removals) + len(self.finished) + len(self.postponed)
+
+
 class Processor:
-    """Handles stored events one at a time; safe to run in many threads and replicas."""
+    """Handles stored events in batches; safe to run in many threads, processes and replicas."""
 
     def __init__(self, settings: Settings, pool: ConnectionPool, store: ObjectStore) -> None:
         self._settings = settings
@@ -94,23 +118,35 @@ class Processor:
             timeout_seconds=settings.inspect_timeout_seconds,
         )
 
-    def process_next(self) -> bool:
-        """Handle one claimable event; False when there was none."""
+    def process_batch(self) -> int:
+        """Claim and handle one batch; returns how many events were handled (0: none due)."""
         claimed = self._claim()
-        if claimed is None:
-            return False
-        phase = self._settings.phase_of(claimed.bucket)
-        if claimed.attempts > self._settings.max_attempts:
-            # Claimed this often, it keeps killing its worker (or the lease keeps running
-            # out): record the failure instead of trying forever.
-            self._record_failure(claimed, phase, "worker did not finish it")
-        elif phase is None:
-            self._finish_without_row(claimed, "bucket is no longer mapped to a phase")
-        elif claimed.event_kind == EventKind.REMOVED:
-            self._record_removal(claimed, phase)
-        else:
-            self._record_creation(claimed, phase)
-        return True
+        if not claimed:
+            return 0
+        cheap = [event for event in claimed if self._is_cheap(event)]
+        large = [event for event in claimed if not self._is_cheap(event)]
+        mine, given_back = cheap + large[:1], large[1:]
+        renewal = LeaseRenewal(
+            self._pool, self._settings.lease_seconds, self._settings.lease_renew_seconds
+        )
+        renewal.hold(mine)
+        with renewal:
+            if given_back:
+                self._release(given_back)
+            batch = Batch()
+            for event in cheap:
+                self._handle(event, batch)
+            self._commit(batch)
+            if large:
+                # Alone in its transaction: a long inspection holds nothing else back.
+                batch = Batch()
+                self._handle(large[0], batch)
+                self._commit(batch)
+        return len(mine)
+
+    def process_next(self) -> bool:
+        """Handle one claimable batch; False when there was nothing to do."""
+        return self.process_batch() > 0
 
     def drain(self) -> int:
         """Process until nothing is claimable now; returns how many events were handled."""
@@ -123,14 +159,53 @@ class Processor:
         run_until_idle(self, count)
         return handled
 
-    def _claim(self) -> ClaimedEvent | None:
+    def check_pool(self) -> None:
+        """After a database error: drop the pool's broken connections (no check per checkout)."""
+        self._pool.check()
+
+    def _is_cheap(self, claimed: ClaimedEvent) -> bool:
+        """True when handling the event takes no long read: a small object, or no object."""
+        if (
+            claimed.event_kind == EventKind.REMOVED
+            or claimed.attempts > self._settings.max_attempts
+        ):
+            return True
+        if self._settings.phase_of(claimed.bucket) is None:
+            return True
+        return claimed.size_bytes is not None and claimed.size_bytes <= SMALL_OBJECT_BYTES
+
+    def _claim(self) -> list[ClaimedEvent]:
         with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=class_row(ClaimedEvent))
             return cursor.execute(
-                query("claim_event"), {"lease_seconds": self._settings.lease_seconds}
-            ).fetchone()
+                query("claim_events"),
+                {
+                    "lease_seconds": self._settings.lease_seconds,
+                    "limit": self._settings.worker_batch_size,
+                },
+            ).fetchall()
 
-    def _record_creation(self, claimed: ClaimedEvent, phase: Phase) -> None:
+    def _release(self, events: list[ClaimedEvent]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                query("release_events"),
+                {"ids": [e.id for e in events], "attempts": [e.attempts for e in events]},
+            )
+
+    def _handle(self, claimed: ClaimedEvent, batch: Batch) -> None:
+        phase = self._settings.phase_of(claimed.bucket)
+        if claimed.attempts > self._settings.max_attempts:
+            # Claimed this often, it keeps killing its worker (or the lease keeps running
+            # out): record the failure instead of trying forever.
+            self._record_failure(claimed, phase, "worker did not finish it", batch)
+        elif phase is None:
+            self._finish_without_row(claimed, "bucket is no longer mapped to a phase", batch)
+        elif claimed.event_kind == EventKind.REMOVED:
+            self._record_removal(claimed, phase, batch)
+        else:
+            self._record_creation(claimed, phase, batch)
+
+    def _record_creation(self, claimed: ClaimedEvent, phase: Phase, batch: Batch) -> None:
         try:
             inspection = self._inspect(claimed, phase)
         except Exception as exc:
@@ -139,33 +214,54 @@ class Processor:
             if not isinstance(exc, TransientError):
                 logger.exception("unexpected error inspecting", extra=claimed.log_fields())
             if claimed.attempts < self._settings.max_attempts:
-                self._postpone(claimed, f"{type(exc).__name__}: {exc}")
+                self._postpone(claimed, f"{type(exc).__name__}: {exc}", batch)
                 return
             inspection = Inspection.error(None, f"gave up after {claimed.attempts} attempts: {exc}")
-        self._write_row(claimed, phase, inspection)
+        self._write_row(claimed, phase, inspection, batch)
 
-    def _record_failure(self, claimed: ClaimedEvent, phase: Phase | None, why: str) -> None:
+    def _record_failure(
+        self, claimed: ClaimedEvent, phase: Phase | None, why: str, batch: Batch
+    ) -> None:
         reason = f"gave up after {claimed.attempts - 1} attempts: {why}"
         if phase is None or claimed.event_kind == EventKind.REMOVED:
-            self._finish_without_row(claimed, reason)
+            self._finish_without_row(claimed, reason, batch)
         else:
-            self._write_row(claimed, phase, Inspection.error(None, reason))
+            self._write_row(claimed, phase, Inspection.error(None, reason), batch)
 
-    def _write_row(self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection) -> None:
-        with self._pool.connection() as conn, conn.transaction():
-            audit.insert_row(conn, phase, claimed.provenance(), inspection)
-            self._finish(conn, claimed, note=None)
-        logger.info(
-            "audited %s: %s rows=%s",
-            phase.value,
-            inspection.estado,
-            inspection.num_registros,
-            extra={"action": "audit", **claimed.log_fields(), "reason": inspection.reason},
+    def _write_row(
+        self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection, batch: Batch
+    ) -> None:
+        """The event gets its audit row (written by ``_insert_row`` at commit)."""
+        batch.rows.append((claimed, phase, inspection))
+
+    def _record_removal(self, claimed: ClaimedEvent, phase: Phase, batch: Batch) -> None:
+        """The rows of the removed object are marked deleted (by ``_mark_removal`` at commit)."""
+        batch.removals.append((claimed, phase))
+
+    def _finish_without_row(self, claimed: ClaimedEvent, note: str, batch: Batch) -> None:
+        batch.finished.append((claimed, note))
+
+    def _postpone(self, claimed: ClaimedEvent, reason: str, batch: Batch) -> None:
+        delay = backoff_seconds(claimed.attempts)
+        batch.postponed.append((claimed, delay, f"attempt {claimed.attempts} failed: {reason}"))
+        logger.warning(
+            "transient failure, retrying in %.0f s: %s",
+            delay,
+            reason,
+            extra={"action": "retry", **claimed.log_fields()},
         )
 
     def _inspect(self, claimed: ClaimedEvent, phase: Phase) -> Inspection:
+        small = claimed.size_bytes is not None and claimed.size_bytes <= SMALL_OBJECT_BYTES
+        data: bytes | None = None
         try:
-            info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
+            if small:
+                fetched = self._store.fetch(
+                    claimed.bucket, claimed.object_key, claimed.version_id, SMALL_OBJECT_BYTES
+                )
+                info, data = fetched.info, fetched.data
+            else:
+                info = self._store.stat(claimed.bucket, claimed.object_key, claimed.version_id)
         except ObjectMissing:
             return Inspection.skipped(None, "object was removed before it could be inspected")
         except ObjectUnreadable as exc:
@@ -174,7 +270,7 @@ class Processor:
             # Without versioning the bytes of this upload are gone; the overwrite that
             # replaced them has an event of its own and gets its own row.
             return Inspection.skipped(None, "object was overwritten before it could be inspected")
-        source = self._store.source(claimed.bucket, claimed.object_key, info)
+        source = self._source(claimed, info, data)
         try:
             return inspect_object(phase, source, self._limits)
         except ObjectMissing:
@@ -182,72 +278,131 @@ class Processor:
         except ObjectUnreadable as exc:
             return Inspection.error(None, str(exc))
 
-    def _record_removal(self, claimed: ClaimedEvent, phase: Phase) -> None:
-        exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
-        with self._pool.connection() as conn, conn.transaction():
-            marked = audit.mark_deleted(
-                conn,
-                phase,
-                bucket=claimed.bucket,
-                key=claimed.object_key,
-                version_id=exact_version,
-                deleted_at=claimed.event_time,
-            )
-            self._finish(conn, claimed, note=f"marked {marked} audit row(s) deleted")
-        logger.info(
-            "removal recorded on %s row(s)",
-            marked,
-            extra={"action": "delete", **claimed.log_fields()},
+    def _source(self, claimed: ClaimedEvent, info: ObjectInfo, data: bytes | None) -> ObjectSource:
+        if data is None:
+            return self._store.source(claimed.bucket, claimed.object_key, info)
+        return BytesSource(
+            data,
+            key=claimed.object_key,
+            bucket=claimed.bucket,
+            content_type=info.content_type,
+            user_metadata=info.user_metadata,
         )
 
-    def _finish_without_row(self, claimed: ClaimedEvent, note: str) -> None:
+    def _commit(self, batch: Batch) -> None:
+        """Write the batch's rows, removal marks, done marks and postponements in one
+        transaction; rows only for the events this worker still holds."""
+        if not len(batch):
+            return
+        done = [
+            *((c, None) for c, _, _ in batch.rows),
+            *((c, None) for c, _ in batch.removals),
+            *batch.finished,
+        ]
+        marked: dict[int, int] = {}
         with self._pool.connection() as conn, conn.transaction():
-            self._finish(conn, claimed, note=note)
+            held = self._finish(conn, done)
+            for claimed, phase, inspection in batch.rows:
+                if claimed.id in held:
+                    self._insert_row(conn, claimed, phase, inspection)
+            for claimed, phase in batch.removals:
+                if claimed.id in held:
+                    marked[claimed.id] = self._mark_removal(conn, claimed, phase)
+            if batch.postponed:
+                conn.execute(
+                    query("postpone_events"),
+                    {
+                        "ids": [c.id for c, _, _ in batch.postponed],
+                        "attempts": [c.attempts for c, _, _ in batch.postponed],
+                        "delays": [delay for _, delay, _ in batch.postponed],
+                        "notes": [note for _, _, note in batch.postponed],
+                    },
+                )
+        for claimed, _ in done:
+            if claimed.id not in held:
+                logger.warning(
+                    "lease lost on event %s; another worker has it",
+                    claimed.id,
+                    extra=claimed.log_fields(),
+                )
+        self._log_outcomes(batch, held, marked)
 
     def _finish(
-        self, conn: psycopg.Connection[Any], claimed: ClaimedEvent, note: str | None
-    ) -> None:
-        cursor = conn.execute(
-            query("finish_event"), {"id": claimed.id, "attempts": claimed.attempts, "note": note}
-        )
-        if cursor.rowcount != 1:
-            # Our lease ran out and another worker holds the event: undo our row.
-            raise LeaseLost(claimed.id)
+        self, conn: psycopg.Connection[Any], done: list[tuple[ClaimedEvent, str | None]]
+    ) -> set[int]:
+        """Mark events done while the claim is still ours; returns the ids marked."""
+        if not done:
+            return set()
+        rows = conn.execute(
+            query("finish_events"),
+            {
+                "ids": [c.id for c, _ in done],
+                "attempts": [c.attempts for c, _ in done],
+                "notes": [note for _, note in done],
+            },
+        ).fetchall()
+        return {row[0] for row in rows}
 
-    def _postpone(self, claimed: ClaimedEvent, reason: str) -> None:
-        delay = backoff_seconds(claimed.attempts)
-        with self._pool.connection() as conn:
-            conn.execute(
-                query("postpone_event"),
-                {
-                    "id": claimed.id,
-                    "attempts": claimed.attempts,
-                    "delay_seconds": delay,
-                    "note": f"attempt {claimed.attempts} failed: {reason}",
-                },
-            )
-        logger.warning(
-            "transient failure, retrying in %.0f s: %s",
-            delay,
-            reason,
-            extra={"action": "retry", **claimed.log_fields()},
+    def _insert_row(
+        self,
+        conn: psycopg.Connection[Any],
+        claimed: ClaimedEvent,
+        phase: Phase,
+        inspection: Inspection,
+    ) -> None:
+        audit.insert_row(conn, phase, claimed.provenance(), inspection)
+
+    def _mark_removal(
+        self, conn: psycopg.Connection[Any], claimed: ClaimedEvent, phase: Phase
+    ) -> int:
+        exact_version = claimed.version_id if claimed.event_name.endswith(":Delete") else None
+        marked = audit.mark_deleted(
+            conn,
+            phase,
+            bucket=claimed.bucket,
+            key=claimed.object_key,
+            version_id=exact_version,
+            deleted_at=claimed.event_time,
         )
+        conn.execute(
+            query("set_event_note"),
+            {"id": claimed.id, "note": f"marked {marked} audit row(s) deleted"},
+        )
+        return marked
+
+    def _log_outcomes(self, batch: Batch, held: set[int], marked: dict[int, int]) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        for claimed, phase, inspection in batch.rows:
+            if claimed.id in held:
+                logger.info(
+                    "audited %s: %s rows=%s",
+                    phase.value,
+                    inspection.estado,
+                    inspection.num_registros,
+                    extra={"action": "audit", **claimed.log_fields(), "reason": inspection.reason},
+                )
+        for claimed, _ in batch.removals:
+            if claimed.id in marked:
+                logger.info(
+                    "removal recorded on %s row(s)",
+                    marked[claimed.id],
+                    extra={"action": "delete", **claimed.log_fields()},
+                )
 
 
 class LeaseLost(Exception):
-    """Raised inside the finishing transaction to roll it back."""
+    """An event's claim passed to another worker before this one finished it."""
 
 
 def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
     """Process events until ``stop`` is set; survives database and store outages."""
     while not stop.is_set():
         try:
-            handled = processor.process_next()
-        except LeaseLost as exc:
-            logger.warning("lease lost on event %s; another worker has it", exc.args[0])
-            continue
+            handled = processor.process_batch()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             logger.warning("database unavailable, retrying: %s", type(exc).__name__)
+            _check_pool(processor)
             stop.wait(DATABASE_RETRY_SECONDS)
             continue
         except Exception:
@@ -258,17 +413,22 @@ def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
             stop.wait(IDLE_POLL_SECONDS)
 
 
+def _check_pool(processor: Processor) -> None:
+    try:
+        processor.check_pool()
+    except Exception as exc:  # the database may still be down: the next batch tells
+        logger.debug("pool check failed: %s", type(exc).__name__)
+
+
 def run_until_idle(processor: Processor, on_event: Callable[[], None] | None = None) -> None:
     """Process events until none is claimable now (events waiting for a retry stay)."""
     while True:
-        try:
-            handled = processor.process_next()
-        except LeaseLost:
-            continue
+        handled = processor.process_batch()
         if not handled:
             return
         if on_event is not None:
-            on_event()
+            for _ in range(handled):
+                on_event()
 
 
 def start_workers(

@@ -19,3 +19,27 @@ RETURNING id
 INSERT INTO dead_letters (reason, content_type, body, remote_addr)
 VALUES (%(reason)s, %(content_type)s, %(body)s, %(remote_addr)s)
 RETURNING id
+
+-- name: insert_intake_events
+-- Every event of a body in one statement (one round trip, atomic on its own): each
+-- parameter is an array with one element per event, in the same order.
+INSERT INTO intake_events (
+    dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
+    etag, version_id, size_bytes, content_type, sequencer, user_metadata, payload,
+    status, note, processed_at
+)
+SELECT e.dedup_key, e.sender, e.origin, e.event_name, e.event_kind, e.bucket,
+       e.object_key, e.event_time, e.etag, e.version_id, e.size_bytes, e.content_type,
+       e.sequencer, e.user_metadata, e.payload, e.status, e.note,
+       CASE WHEN e.status = 'ignored' THEN now() END
+FROM unnest(
+    %(dedup_key)s::text[], %(sender)s::text[], %(origin)s::text[], %(event_name)s::text[],
+    %(event_kind)s::text[], %(bucket)s::text[], %(object_key)s::text[],
+    %(event_time)s::timestamptz[], %(etag)s::text[], %(version_id)s::text[],
+    %(size_bytes)s::bigint[], %(content_type)s::text[], %(sequencer)s::text[],
+    %(user_metadata)s::jsonb[], %(payload)s::jsonb[], %(status)s::text[], %(note)s::text[]
+) AS e (dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
+        etag, version_id, size_bytes, content_type, sequencer, user_metadata, payload,
+        status, note)
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id, dedup_key
