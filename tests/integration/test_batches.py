@@ -1,0 +1,237 @@
+"""Batch processing and leases that follow the work: real processes, PostgreSQL and S3."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import io
+import signal
+import threading
+import time
+
+import psycopg
+import pytest
+
+from notifier.processing import Processor
+from notifier.processing.leases import LeaseRenewal
+from notifier.storage import ObjectStore, make_client
+from tests.integration.test_cli import _post_via_app, env_for, notifier, wait_for
+from tests.support import minio_body, record_for_stat
+
+SMALL_CSV = b'id,comment\n1,"a, b"\n2,"two\nlines"\n3,x\n'
+SLOW_ROWS = 6_000_000
+
+
+@pytest.fixture(scope="module")
+def slow_csv_gz() -> bytes:
+    """Big enough (and gzipped) that counting it takes a while."""
+    return gzip.compress(b"id,v\n" + b"1,abcdefgh\n" * SLOW_ROWS, compresslevel=1)
+
+
+def put(s3_client, bucket: str, key: str, data: bytes) -> None:
+    s3_client.put_object(bucket, key, io.BytesIO(data), len(data))
+
+
+def counting_store(settings) -> tuple[ObjectStore, list[tuple[str, str]]]:
+    """A real client whose HTTP requests are recorded (method and URL)."""
+    client = make_client(settings.s3)
+    sent: list[tuple[str, str]] = []
+    original = client._http.urlopen
+
+    def urlopen(method, url, *args, **kwargs):
+        sent.append((method, url))
+        return original(method, url, *args, **kwargs)
+
+    client._http.urlopen = urlopen
+    return ObjectStore(client), sent
+
+
+def test_a_batch_of_small_objects_takes_one_get_each_and_one_commit(
+    settings, pool, client, auth, s3_client, buckets, db
+):
+    records = []
+    for n in range(5):
+        put(s3_client, buckets.raw, f"part-{n}.csv", SMALL_CSV)
+        records.append(record_for_stat(s3_client, buckets.raw, f"part-{n}.csv"))
+    assert client.post("/events", data=minio_body(*records), headers=auth).status_code == 200
+    store, sent = counting_store(settings)
+    commits_before = db.execute(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+    ).fetchone()[0]
+    assert Processor(settings, pool, store).process_batch() == 5
+    # One GET per object, no HEAD before it; minio asks a bucket's region once per client.
+    per_object = [method for method, url in sent if not url.endswith("?location=")]
+    assert per_object == ["GET"] * 5, sent
+    assert len(sent) <= 6
+    got = db.execute(
+        "SELECT object_key, num_registros, estado FROM ingestion_events ORDER BY object_key"
+    ).fetchall()
+    assert got == [(f"part-{n}.csv", 3, "ok") for n in range(5)]
+    assert db.execute("SELECT DISTINCT status, attempts FROM intake_events").fetchall() == [
+        ("done", 1)
+    ]
+    time.sleep(0.7)  # statistics reach pg_stat_database when the backends go idle
+    db.execute("SELECT pg_stat_clear_snapshot()")
+    commits = (
+        db.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+        - commits_before
+    )
+    # the claim, the batch's transaction, and this test's own statements: not one per event
+    assert commits < 5, commits
+
+
+def test_large_objects_are_handled_alone_and_the_others_given_back(
+    settings, pool, client, auth, s3_client, buckets, db
+):
+    big = b"id\n" + b"1\n" * 600_000  # 1.2 MB: over the in-memory limit
+    for n in range(3):
+        put(s3_client, buckets.raw, f"big-{n}.csv", big)
+        record = record_for_stat(s3_client, buckets.raw, f"big-{n}.csv")
+        assert client.post("/events", data=minio_body(record), headers=auth).status_code == 200
+    processor = Processor(settings, pool, ObjectStore(make_client(settings.s3)))
+    assert processor.process_batch() == 1
+    statuses = db.execute("SELECT status, attempts FROM intake_events ORDER BY id").fetchall()
+    assert statuses == [("done", 1), ("pending", 0), ("pending", 0)]
+    assert processor.drain() == 2
+    assert db.execute("SELECT count(*), sum(num_registros) FROM ingestion_events").fetchone() == (
+        3,
+        1_800_000,
+    )
+
+
+def test_renewal_extends_only_the_leases_still_held(settings, pool, client, auth, buckets, db):
+    body = minio_body(*[record_for_stat_free(buckets.raw, f"k{n}") for n in range(2)])
+    assert client.post("/events", data=body, headers=auth).status_code == 200
+    short = dataclasses.replace(settings, lease_seconds=30.0)
+    processor = Processor(short, pool, ObjectStore(make_client(settings.s3)))
+    claimed = processor._claim()
+    assert len(claimed) == 2
+    # Another worker took the second event after its lease ran out.
+    db.execute("UPDATE intake_events SET attempts = attempts + 1 WHERE id = %s", (claimed[1].id,))
+    db.execute("UPDATE intake_events SET next_attempt_at = now() + interval '1 second'")
+    renewal = LeaseRenewal(pool, lease_seconds=600.0, every_seconds=60.0)
+    renewal.hold(claimed)
+    assert renewal.renew() == 1
+    leases = db.execute(
+        "SELECT id, next_attempt_at - now() > interval '500 seconds' FROM intake_events ORDER BY id"
+    ).fetchall()
+    assert leases == [(claimed[0].id, True), (claimed[1].id, False)]
+    renewal.drop(claimed[:1])
+    assert renewal.renew() == 0
+
+
+def record_for_stat_free(bucket: str, key: str) -> dict:
+    from tests.support import minio_record
+
+    return minio_record(bucket, key, size=10, etag=f"{abs(hash(key)):032x}"[:32])
+
+
+def test_a_live_worker_keeps_its_event_past_the_lease(
+    settings, pool, client, auth, s3_client, buckets, db, slow_csv_gz
+):
+    put(s3_client, buckets.raw, "slow.csv.gz", slow_csv_gz)
+    record = record_for_stat(s3_client, buckets.raw, "slow.csv.gz")
+    assert client.post("/events", data=minio_body(record), headers=auth).status_code == 200
+    lease = 0.6
+    short = dataclasses.replace(settings, lease_seconds=lease)
+    working = Processor(short, pool, ObjectStore(make_client(settings.s3)))
+    other = Processor(short, pool, ObjectStore(make_client(settings.s3)))
+    started = time.monotonic()
+    thread = threading.Thread(target=working.process_batch)
+    thread.start()
+    stolen = 0
+    while thread.is_alive():
+        stolen += other.process_batch()
+        time.sleep(0.05)
+    thread.join()
+    elapsed = time.monotonic() - started
+    assert elapsed > 2 * lease, "inspection too fast to need a renewal"
+    assert stolen == 0
+    assert db.execute("SELECT status, attempts FROM intake_events").fetchall() == [("done", 1)]
+    assert db.execute("SELECT num_registros, estado FROM ingestion_events").fetchall() == [
+        (SLOW_ROWS, "ok")
+    ]
+
+
+def test_worker_killed_mid_batch_is_retaken_within_the_short_lease(
+    settings, buckets, s3_client, db, slow_csv_gz
+):
+    records = []
+    for n in range(6):
+        put(s3_client, buckets.raw, f"small-{n}.csv", SMALL_CSV)
+        records.append(record_for_stat(s3_client, buckets.raw, f"small-{n}.csv"))
+    put(s3_client, buckets.raw, "slow.csv.gz", slow_csv_gz)
+    # The event under-reports the size, so the slow object sits inside the batch of
+    # small ones (read by a second GET once the first shows its real length).
+    records.insert(3, record_for_stat(s3_client, buckets.raw, "slow.csv.gz", size=100))
+    lease = 4.0
+    env = env_for(settings, buckets, NOTIFIER_LEASE_SECONDS=str(lease))
+    worker = notifier("worker", "--threads", "1", env=env)
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            _post_via_app(settings, buckets, minio_body(*records))
+            wait_for(
+                lambda: conn.execute(
+                    "SELECT count(*) = 7 FROM intake_events WHERE status = 'processing'"
+                ).fetchone()[0],
+                "the worker to claim the batch",
+            )
+            time.sleep(0.3)  # into the slow object
+            assert conn.execute("SELECT count(*) FROM ingestion_events").fetchone()[0] == 0
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        killed = time.monotonic()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.communicate()
+    # Nothing of the batch was committed; no event is taken before its lease runs out.
+    assert db.execute("SELECT count(*) FROM ingestion_events").fetchone()[0] == 0
+    short = dataclasses.replace(settings, lease_seconds=lease)
+    processor = Processor(short, pool_for(settings), ObjectStore(make_client(settings.s3)))
+    try:
+        assert processor.process_batch() == 0
+        handled = wait_for(processor.process_batch, "the lease to run out", timeout=lease + 5)
+        retaken_after = time.monotonic() - killed
+        handled += processor.drain()
+    finally:
+        processor._pool.close()
+    assert retaken_after < lease + 2
+    assert handled == 7
+    counts = db.execute(
+        "SELECT object_key, num_registros FROM ingestion_events ORDER BY object_key"
+    ).fetchall()
+    assert counts == [("slow.csv.gz", SLOW_ROWS)] + [(f"small-{n}.csv", 3) for n in range(6)]
+    assert db.execute("SELECT DISTINCT status, attempts FROM intake_events").fetchall() == [
+        ("done", 2)
+    ]
+
+
+def pool_for(settings):
+    from notifier.db import create_pool
+
+    return create_pool(settings.database_url, 3, open_now=True)
+
+
+def test_worker_processes_share_the_queue_and_stop_on_sigterm(settings, buckets, s3_client, db):
+    records = []
+    for n in range(40):
+        put(s3_client, buckets.raw, f"p-{n:02d}.csv", SMALL_CSV)
+        records.append(record_for_stat(s3_client, buckets.raw, f"p-{n:02d}.csv"))
+    env = env_for(settings, buckets, NOTIFIER_WORKER_BATCH_SIZE="4")
+    worker = notifier("worker", "--processes", "2", "--threads", "1", env=env)
+    try:
+        _post_via_app(settings, buckets, minio_body(*records))
+        wait_for(
+            lambda: db.execute("SELECT count(*) FROM ingestion_events").fetchone()[0] == 40,
+            "every row",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr
+    assert "started 2 worker process(es)" in stderr
+    distinct = db.execute("SELECT count(DISTINCT intake_event_id) FROM ingestion_events")
+    assert distinct.fetchone() == (40,)
