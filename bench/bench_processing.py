@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import json
 import random
 import sys
@@ -186,6 +187,12 @@ def child(threads: int) -> None:
     stack.COUNTS["round_trips"] = 0
     stack.wait_for_go()
     started = time.time()
+    if os.environ.get("BENCH_PROFILE"):  # one thread, profiled
+        import cProfile
+
+        cProfile.runctx("run_until_idle(processor, count)", globals(), locals(),
+                        f"{os.environ['BENCH_PROFILE']}.{os.getpid()}")
+        threads = 0
     workers = [
         threading.Thread(target=run_until_idle, args=(processor, count)) for _ in range(threads)
     ]

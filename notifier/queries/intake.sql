@@ -22,7 +22,8 @@ RETURNING id
 
 -- name: insert_intake_events
 -- Every event of a body in one statement (one round trip, atomic on its own): each
--- parameter is an array with one element per event, in the same order.
+-- parameter is an array with one element per event, in the same order, sent in binary
+-- (%%(x)b: no text escaping of thousands of elements).
 INSERT INTO intake_events (
     dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
     etag, version_id, size_bytes, content_type, sequencer, user_metadata, payload,
@@ -33,11 +34,11 @@ SELECT e.dedup_key, e.sender, e.origin, e.event_name, e.event_kind, e.bucket,
        e.sequencer, e.user_metadata, e.payload, e.status, e.note,
        CASE WHEN e.status = 'ignored' THEN now() END
 FROM unnest(
-    %(dedup_key)s::text[], %(sender)s::text[], %(origin)s::text[], %(event_name)s::text[],
-    %(event_kind)s::text[], %(bucket)s::text[], %(object_key)s::text[],
-    %(event_time)s::timestamptz[], %(etag)s::text[], %(version_id)s::text[],
-    %(size_bytes)s::bigint[], %(content_type)s::text[], %(sequencer)s::text[],
-    %(user_metadata)s::jsonb[], %(payload)s::jsonb[], %(status)s::text[], %(note)s::text[]
+    %(dedup_key)b::text[], %(sender)b::text[], %(origin)b::text[], %(event_name)b::text[],
+    %(event_kind)b::text[], %(bucket)b::text[], %(object_key)b::text[],
+    %(event_time)b::timestamptz[], %(etag)b::text[], %(version_id)b::text[],
+    %(size_bytes)b::bigint[], %(content_type)b::text[], %(sequencer)b::text[],
+    %(user_metadata)b::jsonb[], %(payload)b::jsonb[], %(status)b::text[], %(note)b::text[]
 ) AS e (dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
         etag, version_id, size_bytes, content_type, sequencer, user_metadata, payload,
         status, note)
