@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import json
+import os
 import random
 import sys
 import tempfile
@@ -190,8 +190,12 @@ def child(threads: int) -> None:
     if os.environ.get("BENCH_PROFILE"):  # one thread, profiled
         import cProfile
 
-        cProfile.runctx("run_until_idle(processor, count)", globals(), locals(),
-                        f"{os.environ['BENCH_PROFILE']}.{os.getpid()}")
+        cProfile.runctx(
+            "run_until_idle(processor, count)",
+            globals(),
+            locals(),
+            f"{os.environ['BENCH_PROFILE']}.{os.getpid()}",
+        )
         threads = 0
     workers = [
         threading.Thread(target=run_until_idle, args=(processor, count)) for _ in range(threads)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import json
+import os
 import sys
 import tempfile
 import time
@@ -111,8 +111,8 @@ def child(concurrency: int) -> None:
     measure("end to end, all new", end_to_end)
     with pool.connection() as conn:
         row = conn.execute(
-            "SELECT count(*), count(DISTINCT intake_event_id), count(*) FILTER (WHERE estado = 'ok')"
-            " FROM ingestion_events"
+            "SELECT count(*), count(DISTINCT intake_event_id),"
+            " count(*) FILTER (WHERE estado = 'ok') FROM ingestion_events"
         ).fetchone()
     pool.close()
     result["rows"] = list(row) if row else []
@@ -136,8 +136,10 @@ def main() -> None:
     ):
         started = time.perf_counter()
         fill(servers.seaweed.client(), args.objects)
-        print(f"uploaded {args.objects} objects in {time.perf_counter() - started:.1f} s;"
-              f" {stack.machine()}")
+        print(
+            f"uploaded {args.objects} objects in {time.perf_counter() - started:.1f} s;"
+            f" {stack.machine()}"
+        )
         for code in codes:
             reset(servers.postgres.url)
             process = stack.run_child(
@@ -149,18 +151,24 @@ def main() -> None:
     first_end_to_end = results[0][1]["end to end, all new"]["rate"]
     for code, result in results:
         exact = result["rows"] == [args.objects] * 3
-        print(f"\n{code.name}: {args.objects} objects, concurrency {args.concurrency},"
-              f" one ok row per object: {'yes' if exact else 'NO ' + str(result['rows'])}")
-        print(f"  {'':22} {'objects/s':>10} {'x listing':>10} {'x first':>8}"
-              f" {'db trips/obj':>12} {'S3 req/obj':>10}")
+        print(
+            f"\n{code.name}: {args.objects} objects, concurrency {args.concurrency},"
+            f" one ok row per object: {'yes' if exact else 'NO ' + str(result['rows'])}"
+        )
+        print(
+            f"  {'':22} {'objects/s':>10} {'x listing':>10} {'x first':>8}"
+            f" {'db trips/obj':>12} {'S3 req/obj':>10}"
+        )
         listing = result["listing"]["rate"]
         for name in ("listing", "enqueue, all new", "enqueue, none new", "end to end, all new"):
             figures = result[name]
             versus_first = (
                 f"{figures['rate'] / first_end_to_end:8.2f}" if name.startswith("end") else ""
             )
-            print(f"  {name:22} {figures['rate']:10.0f} {figures['rate'] / listing:10.2f}"
-                  f" {versus_first:>8} {figures['round_trips']:12.3f} {figures['s3']:10.3f}")
+            print(
+                f"  {name:22} {figures['rate']:10.0f} {figures['rate'] / listing:10.2f}"
+                f" {versus_first:>8} {figures['round_trips']:12.3f} {figures['s3']:10.3f}"
+            )
 
 
 if __name__ == "__main__":
