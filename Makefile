@@ -49,7 +49,9 @@ deploy-check: $(VENV)/.installed-test $(DEPLOY_VENV)/.installed postgres-binarie
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_count_csv.py --size-mb 1024
 	$(BIN)/python bench/bench_parquet_footer.py
-	$(BIN)/python bench/bench_receiver.py
+	$(BIN)/python bench/bench_processing.py
+	$(BIN)/python bench/bench_rescan.py
+	$(BIN)/python bench/bench_intake.py
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache

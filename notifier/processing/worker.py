@@ -391,10 +391,6 @@ class Processor:
                 )
 
 
-class LeaseLost(Exception):
-    """An event's claim passed to another worker before this one finished it."""
-
-
 def run_worker_loop(processor: Processor, stop: threading.Event) -> None:
     """Process events until ``stop`` is set; survives database and store outages."""
     while not stop.is_set():
