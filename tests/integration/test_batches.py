@@ -11,6 +11,7 @@ import time
 
 import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
 from notifier.processing import Processor
 from notifier.processing.leases import LeaseRenewal
@@ -235,3 +236,72 @@ def test_worker_processes_share_the_queue_and_stop_on_sigterm(settings, buckets,
     assert "started 2 worker process(es)" in stderr
     distinct = db.execute("SELECT count(DISTINCT intake_event_id) FROM ingestion_events")
     assert distinct.fetchone() == (40,)
+
+
+@pytest.fixture
+def own_postgres(tmp_path_factory):
+    """A PostgreSQL of this test's own, to stop and start."""
+    from notifier.db import upgrade
+    from notifier.devstack.servers import LocalPostgres, free_port
+
+    server = LocalPostgres(
+        data_dir=tmp_path_factory.mktemp("outage") / "data", port=free_port(), ephemeral=True
+    )
+    server.start()
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        upgrade(conn)
+    yield server
+    server.stop()
+
+
+def test_event_held_across_a_database_outage_is_retaken_after_the_short_lease(
+    own_postgres, settings, s3_client, buckets, slow_csv_gz
+):
+    from notifier.db import create_pool
+    from notifier.intake.parse import parse_body
+    from notifier.intake.store import store_events
+
+    put(s3_client, buckets.raw, "slow.csv.gz", slow_csv_gz)
+    record = record_for_stat(s3_client, buckets.raw, "slow.csv.gz")
+    lease = 3.0
+    local = dataclasses.replace(settings, database_url=own_postgres.url, lease_seconds=lease)
+    pool = create_pool(local.database_url, 3, open_now=True)
+    try:
+        store_events(pool, parse_body(minio_body(record)).events, local.phase_of)
+        first = Processor(local, pool, ObjectStore(make_client(local.s3)))
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                first.process_batch()
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                failures.append(exc)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        with psycopg.connect(own_postgres.url, autocommit=True) as conn:
+            wait_for(
+                lambda: conn.execute("SELECT status = 'processing' FROM intake_events").fetchone()[
+                    0
+                ],
+                "the claim",
+            )
+        own_postgres.stop()  # mid-object: the worker can neither renew nor finish
+        thread.join(timeout=60)
+        assert failures, "the worker should have lost the database before finishing"
+        own_postgres.start()
+        back = time.monotonic()
+        pool.check()
+        second = Processor(local, pool, ObjectStore(make_client(local.s3)))
+        handled = wait_for(second.process_batch, "the lease to run out", timeout=lease + 10)
+        retaken_after = time.monotonic() - back
+    finally:
+        pool.close()
+    assert handled == 1
+    assert retaken_after < lease + 2
+    with psycopg.connect(own_postgres.url) as conn:
+        assert conn.execute("SELECT status, attempts FROM intake_events").fetchall() == [
+            ("done", 2)
+        ]
+        rows = conn.execute("SELECT num_registros, estado FROM ingestion_events").fetchall()
+    assert rows == [(SLOW_ROWS, "ok")]
