@@ -105,6 +105,15 @@ class Batch:
     def __len__(self) -> int:
         return len(self.rows) + len(self.removals) + len(self.finished) + len(self.postponed)
 
+    def singles(self) -> list[Batch]:
+        """One batch per event, for writing them one by one."""
+        return [
+            *(Batch(rows=[row]) for row in self.rows),
+            *(Batch(removals=[removal]) for removal in self.removals),
+            *(Batch(finished=[finished]) for finished in self.finished),
+            *(Batch(postponed=[postponed]) for postponed in self.postponed),
+        ]
+
 
 class Processor:
     """Handles stored events in batches; safe to run in many threads, processes and replicas."""
@@ -290,6 +299,26 @@ class Processor:
         )
 
     def _commit(self, batch: Batch) -> None:
+        """Write the batch in one transaction; when the database refuses it for what one
+        event holds (not an outage), write its events one by one so that only that event
+        is left to its lease and retries."""
+        try:
+            self._commit_together(batch)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            if len(batch) == 1:
+                raise
+            logger.warning("database refused a batch; writing its events one by one")
+            for single in batch.singles():
+                try:
+                    self._commit_together(single)
+                except psycopg.OperationalError:
+                    raise
+                except psycopg.Error:
+                    logger.exception("database refused an event's outcome; left to its lease")
+
+    def _commit_together(self, batch: Batch) -> None:
         """Write the batch's rows, removal marks, done marks and postponements in one
         transaction; rows only for the events this worker still holds."""
         if not len(batch):

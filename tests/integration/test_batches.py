@@ -305,3 +305,29 @@ def test_event_held_across_a_database_outage_is_retaken_after_the_short_lease(
         ]
         rows = conn.execute("SELECT num_registros, estado FROM ingestion_events").fetchall()
     assert rows == [(SLOW_ROWS, "ok")]
+
+
+def test_an_outcome_the_database_refuses_does_not_hold_back_its_batch(
+    settings, pool, client, auth, buckets, db
+):
+    from notifier.inspection import Inspection
+    from notifier.phases import Phase
+    from notifier.processing.worker import Batch
+
+    body = minio_body(*[record_for_stat_free(buckets.raw, f"b{n}.csv") for n in range(3)])
+    assert client.post("/events", data=body, headers=auth).status_code == 200
+    processor = Processor(settings, pool, ObjectStore(make_client(settings.s3)))
+    claimed = processor._claim()
+    refused = Inspection.ok("csv", 1, {"columns": ["a\u0000b"]})  # jsonb cannot hold NUL
+    batch = Batch(
+        rows=[
+            (claimed[0], Phase.INGESTION, Inspection.ok("csv", 1, {})),
+            (claimed[1], Phase.INGESTION, refused),
+            (claimed[2], Phase.INGESTION, Inspection.ok("csv", 2, {})),
+        ]
+    )
+    processor._commit(batch)
+    keys = db.execute("SELECT object_key FROM ingestion_events ORDER BY object_key").fetchall()
+    assert keys == [("b0.csv",), ("b2.csv",)]
+    statuses = db.execute("SELECT object_key, status FROM intake_events ORDER BY id").fetchall()
+    assert statuses == [("b0.csv", "done"), ("b1.csv", "processing"), ("b2.csv", "done")]
