@@ -8,17 +8,19 @@ that checkout's code and an emptied database:
      an event for each;
   3. enqueue, nothing new: the same again (every object already has its event);
   4. end to end, everything new: enqueue + inspecting every object + writing its row
-     (``notifier rescan``'s path: Rescanner.enqueue then process_backlog).
+     (``notifier rescan``'s path: Rescanner.enqueue then process_backlog, in
+     ``--processes`` processes where the checkout's process_backlog can).
 Printed: objects/s, the ratio to the listing and, for end to end, to the first checkout;
 database round trips and S3 requests per object (counted in the client).
 
-    .venv/bin/python bench/bench_rescan.py [--objects 5000] [--concurrency 4] \
+    .venv/bin/python bench/bench_rescan.py [--objects 5000] [--concurrency 4] [--processes 2] \
         [--code /work/wt/perf-base --code .]
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import os
@@ -53,7 +55,7 @@ def reset(url: str) -> None:
         conn.execute("TRUNCATE ingestion_events, intake_events CASCADE")
 
 
-def child(concurrency: int) -> None:
+def child(concurrency: int, processes: int) -> None:
     """In a process running the checkout under test."""
     stack.count_round_trips()
     from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog
@@ -89,9 +91,14 @@ def child(concurrency: int) -> None:
         rescanner.enqueue(BUCKET, prefix=None, since=None, dry_run=False, tally=tally)
         return tally.listed
 
+    # Checkouts whose rescan can inspect in several processes use them (--processes).
+    supports_processes = "processes" in inspect.signature(process_backlog).parameters
+    spread = {"processes": processes} if supports_processes else {}
+    result["processes"] = processes if supports_processes else 1
+
     def end_to_end() -> int:
         listed = enqueue()
-        process_backlog(Processor(settings, pool, store), concurrency)
+        process_backlog(Processor(settings, pool, store), concurrency, **spread)
         return listed
 
     def truncate() -> None:
@@ -121,11 +128,12 @@ def child(concurrency: int) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]))
+        child(int(sys.argv[2]), int(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per process")
+    parser.add_argument("--processes", type=int, default=2, help="where the checkout can")
     parser.add_argument("--code", action="append", help="a checkout (repeatable)")
     args = parser.parse_args()
     codes = [Path(c).resolve() for c in (args.code or [stack.ROOT])]
@@ -143,7 +151,10 @@ def main() -> None:
         for code in codes:
             reset(servers.postgres.url)
             process = stack.run_child(
-                code, SCRIPT, [str(args.concurrency)], servers.env(f"{BUCKET}=ingestion")
+                code,
+                SCRIPT,
+                [str(args.concurrency), str(args.processes)],
+                servers.env(f"{BUCKET}=ingestion"),
             )
             stack.child_ready(process)
             stack.child_go(process)

@@ -331,3 +331,22 @@ def test_an_outcome_the_database_refuses_does_not_hold_back_its_batch(
     assert keys == [("b0.csv",), ("b2.csv",)]
     statuses = db.execute("SELECT object_key, status FROM intake_events ORDER BY id").fetchall()
     assert statuses == [("b0.csv", "done"), ("b1.csv", "processing"), ("b2.csv", "done")]
+
+
+def test_rescan_with_processes_records_every_object_once(settings, buckets, s3_client, db):
+    from tests.integration.test_backfill import run
+
+    for n in range(30):
+        put(s3_client, buckets.raw, f"old/{n:02d}.csv", SMALL_CSV)
+    done = run(
+        settings, buckets, "rescan", "--processes", "2", "--concurrency", "2",
+        NOTIFIER_WORKER_BATCH_SIZE="4",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "new: 30" in done.stdout
+    assert "ok: 30" in done.stdout
+    assert "inspected: 30/30" in done.stderr
+    counts = db.execute(
+        "SELECT count(*), count(DISTINCT intake_event_id), sum(num_registros) FROM ingestion_events"
+    ).fetchone()
+    assert counts == (30, 30, 90)
