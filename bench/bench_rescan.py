@@ -163,7 +163,8 @@ def main() -> None:
     for code, result in results:
         exact = result["rows"] == [args.objects] * 3
         print(
-            f"\n{code.name}: {args.objects} objects, concurrency {args.concurrency},"
+            f"\n{code.name}: {args.objects} objects, {result['processes']} process(es) x"
+            f" {args.concurrency} threads,"
             f" one ok row per object: {'yes' if exact else 'NO ' + str(result['rows'])}"
         )
         print(
@@ -176,9 +177,14 @@ def main() -> None:
             versus_first = (
                 f"{figures['rate'] / first_end_to_end:8.2f}" if name.startswith("end") else ""
             )
+            counted = (
+                f"{figures['round_trips']:12.3f} {figures['s3']:10.3f}"
+                if result["processes"] == 1 or not name.startswith("end")
+                else f"{'(in children)':>23}"  # counted in this process only: not shown
+            )
             print(
                 f"  {name:22} {figures['rate']:10.0f} {figures['rate'] / listing:10.2f}"
-                f" {versus_first:>8} {figures['round_trips']:12.3f} {figures['s3']:10.3f}"
+                f" {versus_first:>8} {counted}"
             )
 
 
