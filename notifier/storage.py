@@ -164,12 +164,14 @@ class ObjectStore:
         with s3_errors(bucket, key):
             response = self._client.get_object(bucket, key, version_id=version_id)
             try:
+                sized = "content-length" in response.headers
                 info = _info_from_headers(response.headers)
-                small = info.size <= max_bytes and "content-length" in response.headers
-                data: bytes | None = response.read() if small else None
+                data: bytes | None = response.read() if sized and info.size <= max_bytes else None
             finally:
                 response.close()
                 response.release_conn()
+        if not sized:  # a chunked answer says no size: ask for it
+            return FetchedObject(info=self.stat(bucket, key, version_id), data=None)
         if data is not None and len(data) != info.size:
             raise TransientError(f"S3 sent {len(data)} of {info.size} bytes of s3://{bucket}/{key}")
         return FetchedObject(info=info, data=data)

@@ -146,6 +146,7 @@ class Processor:
             for event in cheap:
                 self._handle(event, batch)
             self._commit(batch)
+            renewal.drop(cheap)
             if large:
                 # Alone in its transaction: a long inspection holds nothing else back.
                 batch = Batch()

@@ -29,6 +29,21 @@ def slow_csv_gz() -> bytes:
     return gzip.compress(b"id,v\n" + b"1,abcdefgh\n" * SLOW_ROWS, compresslevel=1)
 
 
+LONG_ROWS = 40_000_000
+
+
+@pytest.fixture(scope="module")
+def long_csv_gz() -> bytes:
+    """Counting it takes seconds even on an idle machine (440 MB of CSV, gzipped)."""
+    out = io.BytesIO()
+    block = b"1,abcdefgh\n" * 1_000_000
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as compressed:
+        compressed.write(b"id,v\n")
+        for _ in range(LONG_ROWS // 1_000_000):
+            compressed.write(block)
+    return out.getvalue()
+
+
 def put(s3_client, bucket: str, key: str, data: bytes) -> None:
     s3_client.put_object(bucket, key, io.BytesIO(data), len(data))
 
@@ -130,12 +145,12 @@ def record_for_stat_free(bucket: str, key: str) -> dict:
 
 
 def test_a_live_worker_keeps_its_event_past_the_lease(
-    settings, pool, client, auth, s3_client, buckets, db, slow_csv_gz
+    settings, pool, client, auth, s3_client, buckets, db, long_csv_gz
 ):
-    put(s3_client, buckets.raw, "slow.csv.gz", slow_csv_gz)
+    put(s3_client, buckets.raw, "slow.csv.gz", long_csv_gz)
     record = record_for_stat(s3_client, buckets.raw, "slow.csv.gz")
     assert client.post("/events", data=minio_body(record), headers=auth).status_code == 200
-    lease = 0.6
+    lease = 0.8
     short = dataclasses.replace(settings, lease_seconds=lease)
     working = Processor(short, pool, ObjectStore(make_client(settings.s3)))
     other = Processor(short, pool, ObjectStore(make_client(settings.s3)))
@@ -152,7 +167,7 @@ def test_a_live_worker_keeps_its_event_past_the_lease(
     assert stolen == 0
     assert db.execute("SELECT status, attempts FROM intake_events").fetchall() == [("done", 1)]
     assert db.execute("SELECT num_registros, estado FROM ingestion_events").fetchall() == [
-        (SLOW_ROWS, "ok")
+        (LONG_ROWS, "ok")
     ]
 
 
