@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
+
+from notifier.db import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -96,23 +98,24 @@ class CommitGroup:
             self._flush(group)
 
     def _flush(self, group: list[_Request]) -> None:
+        rows = [row for request in group for row in request.rows]
         try:
             try:
-                inserted = self._insert(self._pool, [row for r in group for row in r.rows])
-            except psycopg.OperationalError:
+                inserted = self._insert(self._pool, rows)
+            except psycopg.OperationalError as exc:
+                if not is_outage(exc):
+                    raise
                 self._pool.check()  # drop connections broken by a restart, then once more
-                inserted = self._insert(self._pool, [row for r in group for row in r.rows])
+                inserted = self._insert(self._pool, rows)
             for request in group:  # in arrival order: a repeated event is the first's
                 for row in request.rows:
                     key = row["dedup_key"]
                     if key in inserted:
                         request.inserted[key] = inserted.pop(key)
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            for request in group:
-                request.error = exc
         except Exception as exc:
-            if len(group) == 1:
-                group[0].error = exc
+            if is_outage(exc) or len(group) == 1:
+                for request in group:
+                    request.error = exc
             else:
                 # Refused for what some request holds: store each request on its own.
                 for request in group:

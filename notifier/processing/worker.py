@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier import audit
 from notifier.config import Settings
-from notifier.db import query
+from notifier.db import is_outage, query
 from notifier.errors import TransientError
 from notifier.inspection import Inspection, InspectionLimits, inspect_object
 from notifier.inspection.source import BytesSource, ObjectSource
@@ -305,18 +305,16 @@ class Processor:
         is left to its lease and retries."""
         try:
             self._commit_together(batch)
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error:
-            if len(batch) == 1:
+        except psycopg.Error as exc:
+            if is_outage(exc) or len(batch) == 1:
                 raise
             logger.warning("database refused a batch; writing its events one by one")
             for single in batch.singles():
                 try:
                     self._commit_together(single)
-                except psycopg.OperationalError:
-                    raise
-                except psycopg.Error:
+                except psycopg.Error as single_exc:
+                    if is_outage(single_exc):
+                        raise
                     logger.exception("database refused an event's outcome; left to its lease")
 
     def _commit_together(self, batch: Batch) -> None:
