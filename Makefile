@@ -54,7 +54,9 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_count_csv.py --size-mb 1024
 	$(BIN)/python bench/bench_count_json.py --size-mb 256
 	$(BIN)/python bench/bench_parquet_footer.py
-	$(BIN)/python bench/bench_receiver.py
+	$(BIN)/python bench/bench_processing.py
+	$(BIN)/python bench/bench_rescan.py
+	$(BIN)/python bench/bench_intake.py
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,106 +1,191 @@
-"""Rescan throughput against the bare listing rate of the same server, in the same run.
+"""Rescan against the bare listing rate of the same server, in the same run.
 
-Fills one bucket of a private SeaweedFS with N small CSV objects, then measures:
+One durable PostgreSQL (fsync on) and one SeaweedFS; one bucket of N small CSV objects.
+For each checkout given by ``--code DIR`` (default: this one), in a fresh process with
+that checkout's code and an emptied database:
   1. baseline: iterating the bucket listing and nothing else;
-  2. rescan enqueue: listing + checking each object against the audit + storing events;
-  3. rescan end to end: enqueue + inspecting every object + writing its row.
-Peak RSS is printed so memory staying flat with N can be checked across runs.
+  2. enqueue, everything new: listing + checking each object against the audit + storing
+     an event for each;
+  3. enqueue, nothing new: the same again (every object already has its event);
+  4. end to end, everything new: enqueue + inspecting every object + writing its row
+     (``notifier rescan``'s path: Rescanner.enqueue then process_backlog, in
+     ``--processes`` processes where the checkout's process_backlog can).
+Printed: objects/s, the ratio to the listing and, for end to end, to the first checkout;
+database round trips and S3 requests per object (counted in the client).
 
-    .venv/bin/python bench/bench_rescan.py [--objects 20000] [--concurrency 4]
+    .venv/bin/python bench/bench_rescan.py [--objects 5000] [--concurrency 4] [--processes 2] \
+        [--code /work/wt/perf-base --code .]
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
+import json
+import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-import harness
 import psycopg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog
-from notifier.config import Settings
-from notifier.db import create_pool, upgrade
-from notifier.devstack.servers import LocalPostgres, LocalSeaweedFS, free_port
-from notifier.processing import Processor
-from notifier.storage import ObjectStore, make_client
+import stack
 
 BUCKET = "raw"
 BODY = b'id,comment\n1,"a, b"\n2,"two\nlines"\n3,x\n'
+SCRIPT = str(Path(__file__).resolve())
 
 
-def fill(client, count: int) -> None:
+def fill(client: Any, count: int) -> None:
+    client.make_bucket(BUCKET)
+
     def put(i: int) -> None:
-        client.put_object(BUCKET, f"bench/{i // 1000:03d}/{i:07d}.csv", io.BytesIO(BODY), len(BODY))
+        key = f"bench/{i // 1000:03d}/{i:07d}.csv"
+        client.put_object(BUCKET, key, io.BytesIO(BODY), len(BODY))
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, range(count)))
 
 
+def reset(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE ingestion_events, intake_events CASCADE")
+
+
+def child(concurrency: int, processes: int) -> None:
+    """In a process running the checkout under test."""
+    stack.count_round_trips()
+    from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog
+    from notifier.config import Settings
+    from notifier.db import create_pool
+    from notifier.processing import Processor
+    from notifier.storage import ObjectStore, make_client
+
+    settings = Settings.from_env()
+    client = make_client(settings.s3)
+    stack.count_s3_requests(client)
+    store = ObjectStore(client)
+    pool = create_pool(settings.database_url, concurrency + 2, open_now=True)
+    rescanner = Rescanner(pool, store, settings.phase_of)
+    stack.wait_for_go()
+    result: dict[str, Any] = {}
+
+    def measure(name: str, work: Any) -> None:
+        trips, requests = stack.COUNTS["round_trips"], stack.COUNTS["s3_requests"]
+        started = time.perf_counter()
+        objects = work()
+        result[name] = {
+            "rate": objects / (time.perf_counter() - started),
+            "round_trips": (stack.COUNTS["round_trips"] - trips) / objects,
+            "s3": (stack.COUNTS["s3_requests"] - requests) / objects,
+        }
+
+    def listing() -> int:
+        return sum(1 for _ in store.list(BUCKET))
+
+    def enqueue() -> int:
+        tally = RescanTally()
+        rescanner.enqueue(BUCKET, prefix=None, since=None, dry_run=False, tally=tally)
+        return tally.listed
+
+    # Checkouts whose rescan can inspect in several processes use them (--processes).
+    supports_processes = "processes" in inspect.signature(process_backlog).parameters
+    spread = {"processes": processes} if supports_processes else {}
+    result["processes"] = processes if supports_processes else 1
+
+    def end_to_end() -> int:
+        listed = enqueue()
+        process_backlog(Processor(settings, pool, store), concurrency, **spread)
+        return listed
+
+    def truncate() -> None:
+        with pool.connection() as conn:
+            conn.execute("TRUNCATE ingestion_events, intake_events CASCADE")
+
+    listing()  # warm the server's caches and minio's region lookup
+    measure("listing", listing)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        cProfile.runctx("enqueue()", globals(), locals(), os.environ["BENCH_PROFILE"])
+        truncate()
+    measure("enqueue, all new", enqueue)
+    measure("enqueue, none new", enqueue)
+    truncate()
+    measure("end to end, all new", end_to_end)
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*), count(DISTINCT intake_event_id),"
+            " count(*) FILTER (WHERE estado = 'ok') FROM ingestion_events"
+        ).fetchone()
+    pool.close()
+    result["rows"] = list(row) if row else []
+    print(json.dumps(result))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--objects", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(int(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per process")
+    parser.add_argument("--processes", type=int, default=2, help="where the checkout can")
+    parser.add_argument("--code", action="append", help="a checkout (repeatable)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        postgres = LocalPostgres(Path(tmp) / "pg", free_port(), ephemeral=True)
-        seaweed = LocalSeaweedFS(Path(tmp) / "s3", free_port(), "bench", "bench-secret")
-        with postgres, seaweed:
-            with psycopg.connect(postgres.url, autocommit=True) as conn:
-                upgrade(conn)
-            client = seaweed.client()
-            client.make_bucket(BUCKET)
-            started = time.perf_counter()
-            fill(client, args.objects)
-            print(f"uploaded {args.objects} objects in {time.perf_counter() - started:.1f} s")
-            settings = Settings.from_env(
-                {
-                    "NOTIFIER_DATABASE_URL": postgres.url,
-                    "NOTIFIER_S3_ENDPOINT": seaweed.endpoint,
-                    "NOTIFIER_S3_ACCESS_KEY": "bench",
-                    "NOTIFIER_S3_SECRET_KEY": "bench-secret",
-                    "NOTIFIER_AUTH_TOKEN": "unused",
-                    "NOTIFIER_BUCKET_MAP": f"{BUCKET}=ingestion",
-                }
+    codes = [Path(c).resolve() for c in (args.code or [stack.ROOT])]
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-rescan-") as tmp,
+        stack.servers(Path(tmp)) as servers,
+    ):
+        started = time.perf_counter()
+        fill(servers.seaweed.client(), args.objects)
+        print(
+            f"uploaded {args.objects} objects in {time.perf_counter() - started:.1f} s;"
+            f" {stack.machine()}"
+        )
+        for code in codes:
+            reset(servers.postgres.url)
+            process = stack.run_child(
+                code,
+                SCRIPT,
+                [str(args.concurrency), str(args.processes)],
+                servers.env(f"{BUCKET}=ingestion"),
             )
-            store = ObjectStore(make_client(settings.s3))
-            rss_before = harness.peak_rss_mib()
-
-            started = time.perf_counter()
-            listed = sum(1 for _ in store.list(BUCKET))
-            listing_seconds = time.perf_counter() - started
-
-            pool = create_pool(settings.database_url, args.concurrency + 2, open_now=True)
-            try:
-                rescanner = Rescanner(pool, store, settings.phase_of)
-                tally = RescanTally()
-                started = time.perf_counter()
-                rescanner.enqueue(BUCKET, prefix=None, since=None, dry_run=False, tally=tally)
-                enqueue_seconds = time.perf_counter() - started
-                process_backlog(Processor(settings, pool, store), args.concurrency)
-                total_seconds = time.perf_counter() - started
-                summary = rescanner.summarize(tally)
-            finally:
-                pool.close()
-
-    rate = {
-        "listing": listed / listing_seconds,
-        "enqueue": tally.listed / enqueue_seconds,
-        "end to end": tally.listed / total_seconds,
-    }
-    print(f"objects: {listed} listed, {summary.new} new, {summary.ok} ok, {summary.errors} errors")
-    for name, value in rate.items():
-        ratio = value / rate["listing"]
-        print(f"{name:>11}: {value:9.0f} objects/s   ratio to bare listing: {ratio:5.2f}")
-    print(
-        f"peak RSS: {rss_before:.0f} MiB before the rescan, {harness.peak_rss_mib():.0f} MiB after"
-    )
+            stack.child_ready(process)
+            stack.child_go(process)
+            results.append((code, stack.child_result(process)))
+    first_end_to_end = results[0][1]["end to end, all new"]["rate"]
+    for code, result in results:
+        exact = result["rows"] == [args.objects] * 3
+        print(
+            f"\n{code.name}: {args.objects} objects, {result['processes']} process(es) x"
+            f" {args.concurrency} threads,"
+            f" one ok row per object: {'yes' if exact else 'NO ' + str(result['rows'])}"
+        )
+        print(
+            f"  {'':22} {'objects/s':>10} {'x listing':>10} {'x first':>8}"
+            f" {'db trips/obj':>12} {'S3 req/obj':>10}"
+        )
+        listing = result["listing"]["rate"]
+        for name in ("listing", "enqueue, all new", "enqueue, none new", "end to end, all new"):
+            figures = result[name]
+            versus_first = (
+                f"{figures['rate'] / first_end_to_end:8.2f}" if name.startswith("end") else ""
+            )
+            counted = (
+                f"{figures['round_trips']:12.3f} {figures['s3']:10.3f}"
+                if result["processes"] == 1 or not name.startswith("end")
+                else f"{'(in children)':>23}"  # counted in this process only: not shown
+            )
+            print(
+                f"  {name:22} {figures['rate']:10.0f} {figures['rate'] / listing:10.2f}"
+                f" {versus_first:>8} {counted}"
+            )
 
 
 if __name__ == "__main__":

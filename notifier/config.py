@@ -287,6 +287,15 @@ ENVIRONMENT: Final[tuple[Variable, ...]] = (
     Variable("NOTIFIER_MAX_ATTEMPTS", False, "Tries for a transient failure before giving up."),
     Variable("NOTIFIER_DB_POOL_SIZE", False, "PostgreSQL connections per process."),
     Variable("NOTIFIER_LOG_LEVEL", False, "DEBUG, INFO, WARNING or ERROR."),
+    # Processing throughput and leases (issue 12 / 13 item 4).
+    Variable(
+        "NOTIFIER_LEASE_SECONDS",
+        False,
+        "How long a claimed event stays with its worker unless renewed; a live worker renews "
+        "it every third of this, so a dead worker's events are taken again after it.",
+    ),
+    Variable("NOTIFIER_WORKER_PROCESSES", False, "Worker processes run by 'notifier worker'."),
+    Variable("NOTIFIER_WORKER_BATCH_SIZE", False, "Events one worker thread claims at once."),
     Variable(
         "PROMETHEUS_MULTIPROC_DIR",
         False,
@@ -376,6 +385,15 @@ and Delta Lake, Iceberg and Hudi logs and manifests."""
 DEFAULT_WORKER_THREADS: Final = 2
 DEFAULT_MAX_ATTEMPTS: Final = 8
 DEFAULT_DB_POOL_SIZE: Final = 4
+# Processing throughput and leases (issue 12 / 13 item 4).
+DEFAULT_LEASE_SECONDS: Final = 60.0
+"""Renewed every 20 s while the work goes on: an event held by a dead worker, or by a worker
+cut off from the database, is taken again within about a minute."""
+DEFAULT_WORKER_PROCESSES: Final = 1
+"""One process per core pays when inspection is CPU-bound (many small objects)."""
+DEFAULT_WORKER_BATCH_SIZE: Final = 32
+"""Events claimed in one statement and recorded in one transaction; small enough that a
+batch of small objects commits within a fraction of a second."""
 
 
 CSV_DELIMITER_NAMES: Final[Mapping[str, str]] = {
@@ -501,15 +519,16 @@ class Settings:
     event_retention_days: int | None = None
     """Age after which a processed event's raw payload may be pruned; None: never."""
     export: ExportSettings = ExportSettings()
+    # Processing throughput and leases (issue 12 / 13 item 4).
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    """How long a claimed event stays with its worker unless renewed (seconds)."""
+    worker_processes: int = DEFAULT_WORKER_PROCESSES
+    worker_batch_size: int = DEFAULT_WORKER_BATCH_SIZE
 
     @property
-    def lease_seconds(self) -> float:
-        """How long a claimed event stays with its worker before another may take it.
-
-        Longer than any inspection may last, so a slow but live worker is never
-        overtaken; a crashed worker's event is picked up again after it.
-        """
-        return self.inspect_timeout_seconds + 60.0
+    def lease_renew_seconds(self) -> float:
+        """How often a worker renews the leases it holds: three renewals per lease."""
+        return self.lease_seconds / 3
 
     def phase_of(self, bucket: str) -> Phase | None:
         return self.bucket_phases.get(bucket)
@@ -576,6 +595,18 @@ class Settings:
             lambda: _parse_optional_int(env, "NOTIFIER_EVENT_RETENTION_DAYS"), None
         )
         export = errors.take(lambda: ExportSettings.from_env(env), ExportSettings())
+        lease_seconds = errors.take(
+            lambda: _parse_float(env, "NOTIFIER_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            DEFAULT_LEASE_SECONDS,
+        )
+        worker_processes = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_WORKER_PROCESSES", DEFAULT_WORKER_PROCESSES),
+            DEFAULT_WORKER_PROCESSES,
+        )
+        worker_batch_size = errors.take(
+            lambda: _parse_int(env, "NOTIFIER_WORKER_BATCH_SIZE", DEFAULT_WORKER_BATCH_SIZE),
+            DEFAULT_WORKER_BATCH_SIZE,
+        )
         errors.raise_if_any()
         return cls(
             database_url=database_url,
@@ -611,6 +642,9 @@ class Settings:
             worker_heartbeat_file=worker_heartbeat_file,
             event_retention_days=event_retention_days,
             export=export,
+            lease_seconds=lease_seconds,
+            worker_processes=worker_processes,
+            worker_batch_size=worker_batch_size,
         )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final, LiteralString, cast
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.errors import ConfigError
 
@@ -46,15 +46,31 @@ def create_pool(database_url: str, size: int, *, open_now: bool = False) -> Conn
         max_size=size,
         timeout=POOL_CHECKOUT_TIMEOUT_SECONDS,
         reconnect_timeout=POOL_RECONNECT_TIMEOUT_SECONDS,
-        # A connection broken by a database restart is replaced at checkout rather than
-        # failing the request that drew it.
-        check=ConnectionPool.check_connection,
+        # No check on every checkout (a round trip per use): a connection broken by a
+        # database restart fails its first use, is discarded when returned, and the
+        # caller checks the pool's idle connections then (``ConnectionPool.check``).
         kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True},
         open=False,
         name="notifier",
     )
     pool.open(wait=open_now)
     return pool
+
+
+OUTAGE_SQLSTATE_CLASSES: Final = frozenset({"08", "53", "57", "58"})
+"""Connection exception, insufficient resources, operator intervention (a shutdown), system
+error: the database is unavailable, whatever the statement (PostgreSQL appendix A)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is unavailable, False when it refused a statement
+    for what the statement holds (e.g. 54000 program_limit_exceeded, which psycopg also
+    raises as an OperationalError)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    return exc.sqlstate is None or exc.sqlstate[:2] in OUTAGE_SQLSTATE_CLASSES
 
 
 @cache

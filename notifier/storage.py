@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 import urllib3
@@ -133,6 +134,27 @@ def normalize_metadata(headers: Mapping[str, Any]) -> dict[str, str]:
     return result
 
 
+@dataclass(frozen=True)
+class FetchedObject:
+    """What one GET returned: the headers, and the bytes when the object was small."""
+
+    info: ObjectInfo
+    data: bytes | None = field(repr=False)
+
+
+def _info_from_headers(headers: Mapping[str, str]) -> ObjectInfo:
+    """A GET's headers carry what a HEAD's do (RFC 9110 section 9.3.2)."""
+    modified = headers.get("last-modified")
+    return ObjectInfo(
+        size=int(headers.get("content-length") or 0),
+        etag=(headers.get("etag") or "").strip('"') or None,
+        content_type=headers.get("content-type"),
+        version_id=headers.get("x-amz-version-id"),
+        user_metadata=normalize_metadata(headers),
+        last_modified=parsedate_to_datetime(modified) if modified else datetime.now(UTC),
+    )
+
+
 class ObjectStore:
     """Reads objects through one shared, thread-safe minio client."""
 
@@ -158,6 +180,27 @@ class ObjectStore:
         except (S3Error, ServerError, urllib3.exceptions.HTTPError, OSError, MinioException):
             return False
         return True
+
+    def fetch(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> FetchedObject:
+        """One GET: the object's headers (what ``stat`` gives) and, when it is at most
+        ``max_bytes`` long, its bytes; a larger object's body is left unread.
+
+        Raises ObjectMissing, ObjectUnreadable or TransientError as ``stat`` does.
+        """
+        with s3_errors(bucket, key):
+            response = self._client.get_object(bucket, key, version_id=version_id)
+            try:
+                sized = "content-length" in response.headers
+                info = _info_from_headers(response.headers)
+                data: bytes | None = response.read() if sized and info.size <= max_bytes else None
+            finally:
+                response.close()
+                response.release_conn()
+        if not sized:  # a chunked answer says no size: ask for it
+            return FetchedObject(info=self.stat(bucket, key, version_id), data=None)
+        if data is not None and len(data) != info.size:
+            raise TransientError(f"S3 sent {len(data)} of {info.size} bytes of s3://{bucket}/{key}")
+        return FetchedObject(info=info, data=data)
 
     def list(self, bucket: str, prefix: str | None = None) -> Iterator[ListedObject]:
         """Every object under ``prefix``, in key order, streamed page by page."""

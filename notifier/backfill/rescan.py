@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from psycopg_pool import ConnectionPool
 
@@ -27,9 +30,12 @@ from notifier.storage import ListedObject, ObjectStore
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE: Final = 500
-"""Objects checked and stored per transaction: big enough to amortise a round trip,
-small enough that an interruption repeats little."""
+BATCH_SIZE: Final = 1000
+"""Objects checked and stored per statement (one S3 listing page): big enough to amortise
+a round trip, small enough that an interruption repeats little."""
+
+PREFETCH_PAGES: Final = 4
+"""Listing pages read ahead while the previous ones are checked and stored."""
 
 RESCAN_EVENT_NAME: Final = "rescan:ObjectCreated"
 
@@ -99,6 +105,47 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def read_ahead(chunks: Iterator[list[T]], depth: int) -> Iterator[list[T]]:
+    """``chunks``, produced by a background thread up to ``depth`` ahead of the consumer,
+    so that listing the store and writing to the database overlap. An exception raised
+    while producing is raised here, in order; closing this generator stops the producer.
+    """
+    handoff: queue.Queue[tuple[list[T] | None, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[list[T] | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer((chunk, None)):
+                    return
+            offer((None, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer((None, exc))
+
+    producer = threading.Thread(target=produce, name="rescan-listing", daemon=True)
+    producer.start()
+    try:
+        while True:
+            chunk, error = handoff.get()
+            if error is not None:
+                raise error
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        producer.join()
+
+
 class Rescanner:
     def __init__(
         self,
@@ -121,7 +168,8 @@ class Rescanner:
         on_batch: Callable[[RescanTally], None] | None = None,
     ) -> None:
         """List one bucket and store an event for every object version not yet seen."""
-        for chunk in batched(self._store.list(bucket, prefix), BATCH_SIZE):
+        pages = batched(self._store.list(bucket, prefix), BATCH_SIZE)
+        for chunk in read_ahead(pages, PREFETCH_PAGES):
             tally.listed += len(chunk)
             in_window = [o for o in chunk if since is None or o.last_modified >= since]
             tally.outside_window += len(chunk) - len(in_window)
@@ -185,16 +233,75 @@ class Rescanner:
 
 
 def process_backlog(
-    processor: Processor, concurrency: int, on_event: Callable[[], None] | None = None
+    processor: Processor,
+    concurrency: int,
+    on_event: Callable[[], None] | None = None,
+    processes: int = 1,
 ) -> None:
-    """Process every claimable event with ``concurrency`` threads, then return."""
+    """Process every claimable event, then return: ``concurrency`` threads here and in
+    each of ``processes - 1`` more processes (spawned, each with its own pool and S3
+    client, reading the same NOTIFIER_* environment). Inspecting small objects is
+    CPU-bound, so one process per core is what makes a backfill go faster."""
+    context = multiprocessing.get_context("spawn")
+    counters = [context.Value("q", 0) for _ in range(processes - 1)]
+    helpers = [
+        context.Process(target=_drain_in_process, args=(concurrency, counter), daemon=True)
+        for counter in counters
+    ]
+    for helper in helpers:
+        helper.start()
+    lock = threading.Lock()
+
+    def advance() -> None:
+        if on_event is not None:
+            with lock:
+                on_event()
+
     threads = [
         threading.Thread(
-            target=run_until_idle, args=(processor, on_event), name=f"rescan-worker-{n}"
+            target=run_until_idle, args=(processor, advance), name=f"rescan-worker-{n}"
         )
         for n in range(concurrency)
     ]
     for thread in threads:
         thread.start()
+    reported = 0
+    while any(t.is_alive() for t in threads) or any(h.is_alive() for h in helpers):
+        time.sleep(BACKLOG_POLL_SECONDS)
+        done = sum(int(counter.value) for counter in counters)
+        for _ in range(done - reported):
+            advance()
+        reported = done
     for thread in threads:
         thread.join()
+    for helper in helpers:
+        helper.join()
+    if any(helper.exitcode for helper in helpers):
+        logger.error("a backlog process failed; its events are taken again after their lease")
+
+
+BACKLOG_POLL_SECONDS: Final = 0.2
+
+
+def _drain_in_process(threads: int, counter: Any) -> None:
+    """In a spawned process: drain the backlog with ``threads`` threads, counting events."""
+    from notifier.app import Runtime
+    from notifier.config import Settings
+
+    runtime = Runtime.from_settings(Settings.from_env())
+
+    def count() -> None:
+        with counter.get_lock():
+            counter.value += 1
+
+    try:
+        workers = [
+            threading.Thread(target=run_until_idle, args=(runtime.processor(), count))
+            for _ in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        runtime.close()

@@ -76,7 +76,13 @@ def register(main: click.Group, loader: Callable[[], Runtime]) -> None:
         type=click.IntRange(1, 64),
         default=4,
         show_default=True,
-        help="Objects inspected at once.",
+        help="Objects inspected at once (threads per process).",
+    )
+    @click.option(
+        "--processes",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="Processes inspecting objects, one per core (default: NOTIFIER_WORKER_PROCESSES).",
     )
     def rescan(
         buckets: tuple[str, ...],
@@ -84,6 +90,7 @@ def register(main: click.Group, loader: Callable[[], Runtime]) -> None:
         since: datetime | None,
         dry_run: bool,
         concurrency: int,
+        processes: int | None,
     ) -> None:
         """Backfill: record every object that no notification covered.
 
@@ -93,7 +100,15 @@ def register(main: click.Group, loader: Callable[[], Runtime]) -> None:
         runtime = loader()
         try:
             with unavailable_exits():
-                code = _rescan(runtime, buckets, prefix, _utc(since), dry_run, concurrency)
+                code = _rescan(
+                    runtime,
+                    buckets,
+                    prefix,
+                    _utc(since),
+                    dry_run,
+                    concurrency,
+                    processes or runtime.settings.worker_processes,
+                )
         finally:
             runtime.close()
         raise SystemExit(code)
@@ -199,6 +214,7 @@ def _rescan(
     since: datetime | None,
     dry_run: bool,
     concurrency: int,
+    processes: int = 1,
 ) -> int:
     targets = target_buckets(runtime.settings, buckets)
     rescanner = Rescanner(runtime.pool, runtime.store, runtime.settings.phase_of)
@@ -226,7 +242,7 @@ def _rescan(
         )
         return 0
     processing = Progress("inspected", total=len(tally.event_ids))
-    process_backlog(runtime.processor(), concurrency, on_event=processing.advance)
+    process_backlog(runtime.processor(), concurrency, processing.advance, processes)
     processing.finish()
     summary = rescanner.summarize(tally)
     for name, value in asdict(summary).items():

@@ -12,7 +12,8 @@ import click
 
 from notifier.app import Runtime
 from notifier.cli.exits import EXIT_UNAVAILABLE, UsageProblem
-from notifier.cli.service import SHUTDOWN_SIGNALS, port_in_use, serve_runtime
+from notifier.cli.service import port_in_use, serve_runtime
+from notifier.cli.worker import SHUTDOWN_SIGNALS
 
 if TYPE_CHECKING:
     from notifier.devstack.stack import DevStack

@@ -4,32 +4,27 @@ from __future__ import annotations
 
 import errno
 import logging
-import signal
 import socket
 import threading
-import time
-from collections.abc import Callable
-from types import FrameType
-from typing import Any, Final
 
 import click
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from notifier import export
 from notifier.app import Runtime
 from notifier.cli.exits import UsageProblem
 from notifier.cli.runtime import load_runtime
-from notifier.config import Settings
-from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
+from notifier.cli.worker import (
+    export_sender,
+    on_shutdown_signal,
+    run_in_process,
+    supervise,
+)
 from notifier.metrics import serve_metrics
 from notifier.multiproc import reset_multiprocess_dir
 from notifier.processing import start_workers
 from notifier.web.serving import RedactingRequestHandler
 
 logger = logging.getLogger(__name__)
-
-SHUTDOWN_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-"""Each stops the process cleanly; SIGHUP is what a closed terminal sends."""
 
 
 @click.command()
@@ -51,7 +46,13 @@ def serve(host: str, port: int, workers: bool) -> None:
     "--threads",
     type=click.IntRange(1, 64),
     default=None,
-    help="Processing threads (default: NOTIFIER_WORKER_THREADS).",
+    help="Processing threads per process (default: NOTIFIER_WORKER_THREADS).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes, e.g. one per core (default: NOTIFIER_WORKER_PROCESSES).",
 )
 @click.option(
     "--metrics-port",
@@ -59,34 +60,18 @@ def serve(host: str, port: int, workers: bool) -> None:
     default=None,
     help="Serve Prometheus metrics on this port (GET /metrics); off by default.",
 )
-def worker(threads: int | None, metrics_port: int | None) -> None:
+def worker(threads: int | None, processes: int | None, metrics_port: int | None) -> None:
     """Process stored events: inspect objects and write audit rows."""
     runtime = load_runtime()
     if metrics_port is not None:
         reset_multiprocess_dir()
         serve_metrics(metrics_port)
-    stop = threading.Event()
-    count = threads or runtime.settings.worker_threads
-    running = start_workers(runtime.processor(), count, stop, _heartbeat(runtime.settings))
-    running += _export_sender(runtime, stop)
-    logger.info("worker started with %d thread(s)", count)
-    on_shutdown_signal(stop.set)
-    try:
-        stop.wait()
-    finally:
-        stop.set()
-        for thread in running:
-            thread.join()
-        runtime.close()
-
-
-def _heartbeat(settings: Settings) -> Callable[[], None] | None:
-    """The beat of the worker's liveness file, written once now (see notifier.heartbeat)."""
-    if settings.worker_heartbeat_file is None:
-        return None
-    max_gap = settings.inspect_timeout_seconds + GRACE_SECONDS
-    write_deadline(settings.worker_heartbeat_file, time.time() + max_gap)
-    return Heartbeat(settings.worker_heartbeat_file, max_gap).beat
+    threads = threads or runtime.settings.worker_threads
+    processes = processes or runtime.settings.worker_processes
+    if processes == 1:
+        run_in_process(runtime, threads)
+        return
+    raise SystemExit(supervise(runtime, processes, threads))
 
 
 def serve_runtime(
@@ -101,7 +86,7 @@ def serve_runtime(
     stop = threading.Event()
     threads = (
         start_workers(runtime.processor(), runtime.settings.worker_threads, stop)
-        + _export_sender(runtime, stop)
+        + export_sender(runtime, stop)
         if workers
         else []
     )
@@ -114,13 +99,6 @@ def serve_runtime(
         for thread in threads:
             thread.join()
         runtime.close()
-
-
-def _export_sender(runtime: Runtime, stop: threading.Event) -> list[threading.Thread]:
-    """The alerts / OpenLineage sender thread, when a sink is configured (notifier.export)."""
-    settings = runtime.settings
-    thread = export.start_sender(runtime.pool, settings.export, settings.analysis, stop)
-    return [thread] if thread is not None else []
 
 
 def listen(runtime: Runtime, host: str, port: int, port_option: str) -> BaseWSGIServer:
@@ -155,12 +133,3 @@ def port_problem(exc: OSError, host: str, port: int, option: str) -> click.Click
     if exc.errno == errno.EACCES:
         return UsageProblem(f"no permission to listen on port {port}: choose another with {option}")
     return UsageProblem(f"cannot listen on {host}:{port} ({exc.strerror}): check {option}")
-
-
-def on_shutdown_signal(callback: Callable[[], Any]) -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s, shutting down", signal.Signals(signum).name)
-        callback()
-
-    for signum in SHUTDOWN_SIGNALS:
-        signal.signal(signum, handler)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -14,7 +16,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from notifier.db import query
 from notifier.errors import DatabaseUnavailable, PayloadError
-from notifier.intake.model import ObjectEvent, Origin
+from notifier.intake.group_commit import CommitGroup
+from notifier.intake.model import ObjectEvent
 from notifier.metrics import DATABASE_ERRORS, DEAD_LETTERS, UNMAPPED_EVENTS
 from notifier.phases import Phase
 
@@ -49,47 +52,94 @@ def store_events(
     events: Sequence[ObjectEvent],
     phase_of: Callable[[str], Phase | None],
 ) -> IntakeResult:
-    """Store every event in one transaction: all are kept, or none and the sender retries."""
+    """Store every event in one statement: all are kept, or none and the sender retries.
+
+    One round trip whatever the number of events: a single-row INSERT for one event, a
+    multi-row INSERT over arrays for more, each atomic on its own (autocommit). Bodies of
+    up to ``GROUPED_EVENTS_MAX`` events share their statement and commit with concurrent
+    requests (``group_commit``). A connection the database dropped (a restart) is
+    discarded and the statement tried once more on a fresh one; ON CONFLICT DO NOTHING
+    makes the retry harmless.
+    """
+    if not events:
+        return IntakeResult(accepted=0, duplicates=0, unmapped=0)
+    mapped = [phase_of(event.bucket) is not None for event in events]
+    rows = [_params(event, is_mapped) for event, is_mapped in zip(events, mapped, strict=True)]
     try:
-        return _store_events(pool, events, phase_of)
+        with database_errors():
+            if len(rows) <= GROUPED_EVENTS_MAX:
+                inserted = _group_of(pool).store(rows)
+            else:
+                try:
+                    inserted = _insert(pool, rows)
+                except psycopg.OperationalError:
+                    pool.check()  # drop the other connections broken by the same restart
+                    inserted = _insert(pool, rows)
     except psycopg.DataError as exc:
         # e.g. a NUL character, which PostgreSQL text and jsonb cannot hold.
         raise PayloadError(f"event cannot be stored: {exc}") from exc
+    return _result(events, mapped, inserted)
 
 
-def _store_events(
-    pool: ConnectionPool,
-    events: Sequence[ObjectEvent],
-    phase_of: Callable[[str], Phase | None],
+GROUPED_EVENTS_MAX: Final = 50
+"""Bodies up to this many events go through the pool's CommitGroup; larger ones (rescan
+pages, big batches) are a group of their own already."""
+
+_groups: WeakKeyDictionary[ConnectionPool, CommitGroup] = WeakKeyDictionary()
+_groups_lock = threading.Lock()
+
+
+def _group_of(pool: ConnectionPool) -> CommitGroup:
+    with _groups_lock:
+        group = _groups.get(pool)
+        if group is None:
+            group = _groups[pool] = CommitGroup(pool, _insert)
+        return group
+
+
+def _insert(pool: ConnectionPool, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """One statement, autocommit: the id of each row inserted, by dedup_key."""
+    with pool.connection() as conn:
+        if len(rows) == 1:
+            row = conn.execute(query("insert_intake_event"), rows[0]).fetchone()
+            return {} if row is None else {rows[0]["dedup_key"]: row[0]}
+        columns = {name: [r[name] for r in rows] for name in rows[0]}
+        found = conn.execute(query("insert_intake_events"), columns).fetchall()
+    return {dedup_key: event_id for event_id, dedup_key in found}
+
+
+def _result(
+    events: Sequence[ObjectEvent], mapped: Sequence[bool], inserted: dict[str, int]
 ) -> IntakeResult:
-    accepted = duplicates = unmapped = 0
+    accepted = unmapped = 0
     stored_ids: list[int] = []
-    with database_errors(), pool.connection() as conn, conn.transaction():
-        for event in events:
-            mapped = phase_of(event.bucket) is not None
-            row = conn.execute(query("insert_intake_event"), _params(event, mapped)).fetchone()
-            if row is None:
-                duplicates += 1
-                continue
-            accepted += 1
-            if not mapped:
-                unmapped += 1
-                UNMAPPED_EVENTS.labels(event.bucket).inc()
-            stored_ids.append(row[0])
-            logger.log(
-                logging.DEBUG if event.origin is Origin.RESCAN else logging.INFO,
+    debug = logger.isEnabledFor(logging.DEBUG)
+    for event, is_mapped in zip(events, mapped, strict=True):
+        event_id = inserted.pop(event.dedup_key, None)
+        if event_id is None:
+            continue  # already stored, or a repeat within this body
+        accepted += 1
+        if not is_mapped:
+            unmapped += 1
+            UNMAPPED_EVENTS.labels(event.bucket).inc()
+        stored_ids.append(event_id)
+        if debug:
+            logger.debug(
                 "event stored",
                 extra={
                     "action": "intake",
-                    "event_id": row[0],
+                    "event_id": event_id,
                     "bucket": event.bucket,
                     "key": event.key,
                     "event_name": event.event_name,
-                    "status": "pending" if mapped else "ignored: bucket not mapped",
+                    "status": "pending" if is_mapped else "ignored: bucket not mapped",
                 },
             )
     return IntakeResult(
-        accepted=accepted, duplicates=duplicates, unmapped=unmapped, stored_ids=tuple(stored_ids)
+        accepted=accepted,
+        duplicates=len(events) - accepted,
+        unmapped=unmapped,
+        stored_ids=tuple(stored_ids),
     )
 
 

@@ -1,7 +1,6 @@
 """Processing: workers claim stored events, inspect their objects and write audit rows."""
 
 from notifier.processing.worker import (
-    LeaseLost,
     Processor,
     backoff_seconds,
     run_until_idle,
@@ -10,7 +9,6 @@ from notifier.processing.worker import (
 )
 
 __all__ = [
-    "LeaseLost",
     "Processor",
     "backoff_seconds",
     "run_until_idle",

@@ -5,7 +5,7 @@
 -- Object versions that already have an event (from a webhook or an earlier rescan).
 SELECT object_key, etag FROM intake_events
 WHERE bucket = %(bucket)s
-  AND object_key = ANY(%(keys)s)
+  AND object_key = ANY(%(keys)b)
   AND event_kind = 'created'
   AND status <> 'ignored'
 

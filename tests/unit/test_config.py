@@ -92,6 +92,24 @@ def test_every_read_variable_is_declared():
     assert set(BASE) <= ENVIRONMENT_NAMES
 
 
+def test_leases_are_short_and_renewed_three_times_per_lease():
+    settings = Settings.from_env(BASE)
+    assert settings.lease_seconds == 60.0
+    assert settings.lease_renew_seconds == 20.0
+    tuned = Settings.from_env(
+        {
+            **BASE,
+            "NOTIFIER_LEASE_SECONDS": "9",
+            "NOTIFIER_WORKER_PROCESSES": "3",
+            "NOTIFIER_WORKER_BATCH_SIZE": "8",
+        }
+    )
+    assert (tuned.lease_seconds, tuned.lease_renew_seconds) == (9.0, 3.0)
+    assert (tuned.worker_processes, tuned.worker_batch_size) == (3, 8)
+    with pytest.raises(ConfigError, match="NOTIFIER_LEASE_SECONDS"):
+        Settings.from_env({**BASE, "NOTIFIER_LEASE_SECONDS": "0"})
+
+
 def test_heartbeat_file_and_retention_are_optional_and_checked():
     base = BASE
     plain = Settings.from_env(base)
