@@ -346,7 +346,7 @@ def test_an_outcome_the_database_refuses_does_not_hold_back_its_batch(
     assert client.post("/events", data=body, headers=auth).status_code == 200
     processor = Processor(settings, pool, ObjectStore(make_client(settings.s3)))
     claimed = processor._claim()
-    refused = Inspection.ok("csv", 1, {"columns": ["a\u0000b"]})  # jsonb cannot hold NUL
+    refused = Inspection.ok("csv", 2**70, {})  # over bigint: PostgreSQL refuses the row
     batch = Batch(
         rows=[
             (claimed[0], Phase.INGESTION, Inspection.ok("csv", 1, {})),
@@ -355,10 +355,17 @@ def test_an_outcome_the_database_refuses_does_not_hold_back_its_batch(
         ]
     )
     processor._commit(batch)
-    keys = db.execute("SELECT object_key FROM ingestion_events ORDER BY object_key").fetchall()
-    assert keys == [("b0.csv",), ("b2.csv",)]
+    rows = db.execute(
+        "SELECT object_key, estado, num_registros FROM ingestion_events ORDER BY object_key"
+    ).fetchall()
+    # The refused row becomes an error row at once; its neighbours are written as they were.
+    assert rows == [("b0.csv", "ok", 1), ("b1.csv", "error", None), ("b2.csv", "ok", 2)]
+    reason = db.execute(
+        "SELECT reason FROM ingestion_events WHERE object_key = 'b1.csv'"
+    ).fetchone()[0]
+    assert reason.startswith("audit row could not be stored")
     statuses = db.execute("SELECT object_key, status FROM intake_events ORDER BY id").fetchall()
-    assert statuses == [("b0.csv", "done"), ("b1.csv", "processing"), ("b2.csv", "done")]
+    assert statuses == [("b0.csv", "done"), ("b1.csv", "done"), ("b2.csv", "done")]
 
 
 def test_rescan_with_processes_records_every_object_once(settings, buckets, s3_client, db):
