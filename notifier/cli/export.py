@@ -19,9 +19,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from notifier import export
-from notifier.cli.exits import EXIT_FINDINGS, EXIT_UNAVAILABLE, ConfigurationError
-from notifier.config import AnalysisSettings, ExportSettings, database_url_from_env
-from notifier.db import CONNECT_TIMEOUT_SECONDS, query
+from notifier.cli.exits import EXIT_FINDINGS, ConfigurationError
+from notifier.cli.runtime import database_connection
+from notifier.config import AnalysisSettings, ExportSettings
+from notifier.db import query
 from notifier.errors import ConfigError
 from notifier.export.outbox import retry_failed
 
@@ -36,17 +37,11 @@ class _Context:
 @contextmanager
 def _context() -> Iterator[_Context]:
     try:
-        url = database_url_from_env()
         settings = ExportSettings.from_env()
         analysis_settings = AnalysisSettings.from_env()
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    except psycopg.OperationalError as exc:
-        click.echo(f"error: database unavailable: {exc}", err=True)
-        raise SystemExit(EXIT_UNAVAILABLE) from None
-    with conn:
+    with database_connection() as conn:
         yield _Context(conn, settings, analysis_settings)
 
 

@@ -18,9 +18,9 @@ import psycopg
 
 from notifier import analysis
 from notifier.analysis import report as answers
-from notifier.cli.exits import EXIT_FINDINGS, EXIT_UNAVAILABLE, ConfigurationError
-from notifier.config import AnalysisSettings, database_url_from_env
-from notifier.db import CONNECT_TIMEOUT_SECONDS
+from notifier.cli.exits import EXIT_FINDINGS, ConfigurationError
+from notifier.cli.runtime import database_connection
+from notifier.config import AnalysisSettings
 from notifier.errors import ConfigError
 
 DATE_FORMATS: Final = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
@@ -31,16 +31,10 @@ MAX_CELL: Final = 90
 @contextmanager
 def _connection() -> Iterator[tuple[psycopg.Connection[Any], AnalysisSettings]]:
     try:
-        url = database_url_from_env()
         settings = AnalysisSettings.from_env()
     except ConfigError as exc:
         raise ConfigurationError(str(exc)) from None
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    except psycopg.OperationalError as exc:
-        click.echo(f"error: database unavailable: {exc}", err=True)
-        raise SystemExit(EXIT_UNAVAILABLE) from None
-    with conn:
+    with database_connection() as conn:
         yield conn, settings
 
 
