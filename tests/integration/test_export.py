@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import logging
+import pickle
 import subprocess
 import sys
 import threading
@@ -69,7 +70,7 @@ def build_history(client, auth, s3, processor, buckets) -> History:
     put(
         buckets.models,
         f"rf/{a:%Y-%m-%d}/model.joblib",
-        b"\x80\x04not-a-real-model",
+        pickle.dumps({"n_estimators": 100}, protocol=4),  # a well-formed model file
         a + timedelta(minutes=20),
         {"x-amz-meta-dataset": f"s3://{buckets.silver}/{silver_key}"},
     )
