@@ -278,9 +278,16 @@ def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
     """`notifier dev`, then `notifier dev env` in another shell, then any command."""
     home = tmp_path / "dev home"
     servers: list[int] = []
-    args = ["--home", str(home), "--port", str(free_port())]
+    port = free_port()
+    args = ["--home", str(home), "--port", str(port)]
     args += ["--pg-port", str(free_port()), "--s3-port", str(free_port())]
-    stack = notifier("dev", *args, env=_clean_env(), start_new_session=True)
+    viewer = "viewer-token-of-the-dev-stack"  # an optional setting the stack must honour
+    stack = notifier(
+        "dev",
+        *args,
+        env={**_clean_env(), "NOTIFIER_DASHBOARD_TOKEN": viewer},
+        start_new_session=True,
+    )
     try:
         wait_for(
             lambda: (home / "notifier.env").exists() or stack.poll() is not None,
@@ -321,6 +328,11 @@ def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
         )
         assert last_run.returncode == 0, last_run.stderr
         assert "ingestion" in last_run.stdout
+        dashboard = urllib.request.Request(
+            f"http://127.0.0.1:{port}/dashboard/", headers={"Authorization": f"Bearer {viewer}"}
+        )
+        with urllib.request.urlopen(dashboard, timeout=30) as answer:
+            assert answer.status == 200
         servers = _processes_under(home)
         assert len(servers) >= 2, servers  # the postmaster and weed, at least
         stack.send_signal(signal.SIGHUP)  # what a closed terminal sends

@@ -217,5 +217,5 @@ def test_bad_csv_dialects_name_the_variable_and_the_part(text, message):
 def test_every_variable_has_a_row_in_the_readme_configuration_table():
     readme = Path(__file__).resolve().parents[2] / "README.md"
     rows = [line for line in readme.read_text(encoding="utf-8").splitlines() if line[:1] == "|"]
-    missing = [name for name in sorted(ENVIRONMENT_NAMES) if not any(f"`{name}`" in r for r in rows)]
+    missing = [n for n in sorted(ENVIRONMENT_NAMES) if not any(f"`{n}`" in r for r in rows)]
     assert missing == []
