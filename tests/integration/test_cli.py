@@ -373,6 +373,19 @@ def test_dev_env_without_a_running_stack_says_how_to_start_one(tmp_path):
     assert done.stdout == ""
 
 
+def test_dev_env_takes_home_before_or_after_env(tmp_path):
+    (tmp_path / "notifier.env").write_text("export NOTIFIER_S3_ACCESS_KEY=notifier\n")
+    for args in (["dev", "--home", str(tmp_path), "env"], ["dev", "env", "--home", str(tmp_path)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "notifier", *args],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert (done.returncode, done.stdout) == (0, "export NOTIFIER_S3_ACCESS_KEY=notifier\n")
+
+
 def test_dev_on_a_busy_port_is_one_line(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
