@@ -104,7 +104,8 @@ SELECT min(m.event_time), max(m.event_time),
         FROM pipeline_runs AS o, unnest(o.phases) AS x (phase)
         WHERE o.id <> %(id)s AND o.started_at < min(m.event_time)
           AND o.started_at >= min(m.event_time) - make_interval(days => %(window_days)s)),
-       count(*) FILTER (WHERE r.estado = 'error'),
+       count(*) FILTER (WHERE r.estado = 'error' AND NOT EXISTS (
+           SELECT 1 FROM superseded_errors AS x WHERE x.phase = r.phase AND x.row_id = r.row_id)),
        (SELECT coalesce(array_agg(a.rule ORDER BY a.observed_at, a.id), '{}')
         FROM anomalies AS a
         WHERE a.pipeline_run_id = %(id)s AND a.resolved_at IS NULL

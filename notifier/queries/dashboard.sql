@@ -31,10 +31,12 @@ GROUP BY 1, 2
 ORDER BY 1, 2
 
 -- name: dashboard_problems
--- Rows that are not ok, newest first.
+-- Rows that are not ok, newest first (an error a retry superseded is history only).
 SELECT phase, row_id AS id, event_time, uri, estado, reason, format
 FROM phase_rows
 WHERE estado <> 'ok'
+  AND NOT EXISTS (SELECT 1 FROM superseded_errors AS x
+                  WHERE x.phase = phase_rows.phase AND x.row_id = phase_rows.row_id)
 ORDER BY event_time DESC
 LIMIT %(limit)s
 
