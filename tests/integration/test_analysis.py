@@ -209,3 +209,23 @@ def _assert_report(cli, buckets, history: History) -> list[dict[str, Any]]:
     assert text.exit_code == 0
     assert "600 records, 40 % below" in text.output
     return problems
+
+
+def test_an_evaluation_links_to_the_model_file_not_its_sidecar_row(
+    client, auth, s3_client, buckets, processor, db
+):
+    pipeline = Pipeline(client, auth, s3_client, processor)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    model = pickle.dumps({"n_estimators": 100})
+    metadata = {"x-amz-meta-model_name": "rf"}
+    pipeline.put(buckets.models, "rf/v3/model.joblib", model, start, metadata)
+    card = json.dumps({"model_name": "rf", "params": {"max_depth": 3}}).encode()
+    pipeline.put(buckets.models, "rf/v3/model.json", card, start + timedelta(minutes=1))
+    results = json.dumps({"model": "rf", "accuracy": 0.9}).encode()
+    pipeline.put(buckets.results, "rf/v3/metrics.json", results, start + timedelta(minutes=2))
+    (linked,) = db.execute(
+        "SELECT t.object_key, t.format FROM lineage_links AS l"
+        " JOIN training_events AS t ON t.id = l.from_id"
+        " WHERE l.to_table = 'evaluation_events'"
+    ).fetchall()
+    assert tuple(linked) == ("rf/v3/model.joblib", "pickle")
