@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
@@ -145,8 +146,10 @@ class Buckets:
 
 
 @pytest.fixture
-def buckets(s3_client: Minio) -> Buckets:
-    """Four buckets of the test's own, so tests never see each other's objects."""
+def buckets(s3_client: Minio) -> Iterator[Buckets]:
+    """Four buckets of the test's own, so tests never see each other's objects; removed
+    afterwards: SeaweedFS gives each bucket volumes of its own and, a few dozen tests'
+    buckets later, answers every upload 500 ("failed to find writable volumes")."""
     suffix = uuid.uuid4().hex[:10]
     names = Buckets(
         raw=f"raw-{suffix}",
@@ -156,7 +159,19 @@ def buckets(s3_client: Minio) -> Buckets:
     )
     for name in (names.raw, names.silver, names.models, names.results):
         s3_client.make_bucket(name)
-    return names
+    yield names
+    for name in (names.raw, names.silver, names.models, names.results):
+        remove_bucket(s3_client, name)
+
+
+def remove_bucket(client: Minio, name: str) -> None:
+    """Remove ``name`` and every object version (delete markers included) in it."""
+    listed = client.list_objects(name, recursive=True, include_version=True)
+    doomed = [DeleteObject(entry.object_name or "", entry.version_id) for entry in listed]
+    if doomed:
+        failures = list(client.remove_objects(name, doomed))
+        assert failures == [], failures
+    client.remove_bucket(name)
 
 
 @pytest.fixture
