@@ -22,11 +22,12 @@ ORDER BY phases.position
 
 -- name: dashboard_records_per_day
 -- Records and rows per phase per day (UTC) over current objects (an overwritten or
--- deleted object no longer counts), for the chart.
+-- deleted object no longer counts; a model card's row repeats its model's), for the chart.
 SELECT (date_trunc('day', event_time AT TIME ZONE 'UTC'))::date AS day, phase,
        coalesce(sum(num_registros), 0)::bigint AS records, count(*) AS objects
 FROM phase_rows
 WHERE event_time >= now() - make_interval(days => %(days)s) AND is_current
+  AND format IS DISTINCT FROM 'model_card'
 GROUP BY 1, 2
 ORDER BY 1, 2
 

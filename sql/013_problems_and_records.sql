@@ -38,3 +38,18 @@ SELECT 'run', p.started_at, NULL, NULL, NULL, p.id, NULL,
        || ' (' || array_to_string(p.phases, ', ') || ')', NULL
 FROM pipeline_runs AS p
 WHERE p.status IN ('failed', 'anomalous', 'incomplete');
+
+-- A model card's own row repeats the count of the model it describes (README "Model
+-- files"): records per phase count the model file, not its sidecar again.
+CREATE OR REPLACE VIEW records_per_phase_per_day AS
+SELECT r.phase,
+       date_trunc('day', r.event_time AT TIME ZONE 'UTC')::date AS day,
+       coalesce(m.dataset, r.bucket) AS dataset,
+       count(*)               AS objects,
+       sum(r.num_registros)   AS records,
+       count(*) FILTER (WHERE r.num_registros IS NULL) AS uncounted
+FROM phase_rows AS r
+LEFT JOIN run_members AS m ON m.phase = r.phase AND m.row_id = r.row_id
+WHERE r.deleted_at IS NULL AND r.is_current IS NOT FALSE AND r.estado = 'ok'
+  AND r.format IS DISTINCT FROM 'model_card'
+GROUP BY 1, 2, 3;
