@@ -267,7 +267,12 @@ class S3ObjectSource:
         None when it does not exist or the store refuses it. Store outages raise."""
         try:
             with s3_errors(self.bucket, key):
-                stat = self.client.stat_object(self.bucket, key)
+                try:
+                    stat = self.client.stat_object(self.bucket, key)
+                except S3Error as exc:
+                    if exc.code in MISSING_S3_CODES:  # the usual answer: not a store error
+                        return None
+                    raise
         except ObjectUnreadable as exc:
             logger.debug("sibling %s not readable: %s", key, exc)
             return None

@@ -77,13 +77,17 @@ def dev(
 
 @dev.command("env")
 @home_option
-def dev_env(home: Path) -> None:
+@click.pass_context
+def dev_env(ctx: click.Context, home: Path) -> None:
     """Print `export NOTIFIER_...` lines for the running dev stack.
 
     Use: eval "$(notifier dev env)"; then rescan, reconcile, report and the rest work
     against the local stack.
     """
     from notifier.devstack.stack import ENV_FILE
+
+    if ctx.get_parameter_source("home") is click.core.ParameterSource.DEFAULT and ctx.parent:
+        home = ctx.parent.params["home"]  # `notifier dev --home DIR env`
 
     path = home.absolute() / ENV_FILE
     if not path.is_file():

@@ -7,9 +7,10 @@ hands a ready Settings object to the caller, which serves.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Final
 import psycopg
 from minio import Minio
 
-from notifier.config import DEFAULT_BUCKET_MAP, Settings, parse_bucket_map
+from notifier.config import DEFAULT_BUCKET_MAP, ENVIRONMENT_NAMES, Settings, parse_bucket_map
 from notifier.db import upgrade
 from notifier.devstack.servers import DevStackError, LocalPostgres, LocalSeaweedFS
 
@@ -28,6 +29,28 @@ DEV_DATABASE: Final = "mlops_db"
 DEV_ACCESS_KEY: Final = "notifier"
 ENV_FILE: Final = "notifier.env"
 """Written in the stack's folder while it runs: the ``export`` lines of its settings."""
+
+STACK_VARIABLES: Final = frozenset(
+    {
+        "NOTIFIER_DATABASE_URL",
+        "NOTIFIER_S3_ENDPOINT",
+        "NOTIFIER_S3_ACCESS_KEY",
+        "NOTIFIER_S3_SECRET_KEY",
+        "NOTIFIER_S3_REGION",
+        "NOTIFIER_AUTH_TOKEN",
+    }
+)
+"""Settings the stack decides itself (its own servers and secrets)."""
+
+
+def operator_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``NOTIFIER_*`` variables of ``environ`` the stack honours as given: every one
+    but the connection settings it decides (dashboard token, templates, dialects...)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in ENVIRONMENT_NAMES and name not in STACK_VARIABLES
+    }
 
 
 @dataclass(frozen=True)
@@ -116,7 +139,8 @@ def dev_stack(home: Path, *, pg_port: int, s3_port: int, webhook_port: int) -> I
     home.mkdir(parents=True, exist_ok=True)
     token = _remembered_secret(home / "auth-token")
     s3_secret = _remembered_secret(home / "s3-secret-key")
-    buckets = parse_bucket_map(DEFAULT_BUCKET_MAP)
+    operator = operator_settings(os.environ)
+    buckets = parse_bucket_map(operator.get("NOTIFIER_BUCKET_MAP") or DEFAULT_BUCKET_MAP)
     with ExitStack() as stack:
         postgres = stack.enter_context(LocalPostgres(data_dir=home / "postgres", port=pg_port))
         database_url = postgres.create_database(DEV_DATABASE)
@@ -139,6 +163,7 @@ def dev_stack(home: Path, *, pg_port: int, s3_port: int, webhook_port: int) -> I
             upgrade(conn)
         settings = Settings.from_env(
             {
+                **operator,
                 "NOTIFIER_DATABASE_URL": database_url,
                 "NOTIFIER_S3_ENDPOINT": seaweed.endpoint,
                 "NOTIFIER_S3_ACCESS_KEY": DEV_ACCESS_KEY,

@@ -104,7 +104,8 @@ SELECT min(m.event_time), max(m.event_time),
         FROM pipeline_runs AS o, unnest(o.phases) AS x (phase)
         WHERE o.id <> %(id)s AND o.started_at < min(m.event_time)
           AND o.started_at >= min(m.event_time) - make_interval(days => %(window_days)s)),
-       count(*) FILTER (WHERE r.estado = 'error'),
+       count(*) FILTER (WHERE r.estado = 'error' AND NOT EXISTS (
+           SELECT 1 FROM superseded_errors AS x WHERE x.phase = r.phase AND x.row_id = r.row_id)),
        (SELECT coalesce(array_agg(a.rule ORDER BY a.observed_at, a.id), '{}')
         FROM anomalies AS a
         WHERE a.pipeline_run_id = %(id)s AND a.resolved_at IS NULL
@@ -143,7 +144,8 @@ ORDER BY event_time <= %(at)s DESC,
 LIMIT 1
 
 -- name: find_by_name
--- The latest ok row before a time whose name, dataset or a dataset segment is the name.
+-- The latest ok row before a time whose name, dataset or a dataset segment is the name;
+-- a model file before a model card (a sidecar's own row describes the model file).
 SELECT r.phase_table, r.row_id, r.uri,
        coalesce(r.modelo_nombre = %(name)s OR r.nombre_dataset = %(name)s, false) AS named
 FROM phase_rows AS r
@@ -151,7 +153,8 @@ LEFT JOIN run_members AS m ON m.phase = r.phase AND m.row_id = r.row_id
 WHERE r.phase = ANY(%(phases)s) AND r.estado = 'ok' AND r.event_time <= %(at)s
   AND (r.modelo_nombre = %(name)s OR r.nombre_dataset = %(name)s OR m.dataset = %(name)s
        OR %(name)s = ANY(string_to_array(m.dataset, '/')))
-ORDER BY named DESC, r.event_time DESC, r.row_id DESC
+ORDER BY named DESC, r.format IS NOT DISTINCT FROM 'model_card', r.event_time DESC,
+         r.row_id DESC
 LIMIT 1
 
 -- name: rows_of_run_id

@@ -22,19 +22,22 @@ ORDER BY phases.position
 
 -- name: dashboard_records_per_day
 -- Records and rows per phase per day (UTC) over current objects (an overwritten or
--- deleted object no longer counts), for the chart.
+-- deleted object no longer counts; a model card's row repeats its model's), for the chart.
 SELECT (date_trunc('day', event_time AT TIME ZONE 'UTC'))::date AS day, phase,
        coalesce(sum(num_registros), 0)::bigint AS records, count(*) AS objects
 FROM phase_rows
 WHERE event_time >= now() - make_interval(days => %(days)s) AND is_current
+  AND format IS DISTINCT FROM 'model_card'
 GROUP BY 1, 2
 ORDER BY 1, 2
 
 -- name: dashboard_problems
--- Rows that are not ok, newest first.
+-- Rows that are not ok, newest first (an error a retry superseded is history only).
 SELECT phase, row_id AS id, event_time, uri, estado, reason, format
 FROM phase_rows
 WHERE estado <> 'ok'
+  AND NOT EXISTS (SELECT 1 FROM superseded_errors AS x
+                  WHERE x.phase = phase_rows.phase AND x.row_id = phase_rows.row_id)
 ORDER BY event_time DESC
 LIMIT %(limit)s
 

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from notifier.cli import main
 from notifier.cli.exits import EXIT_FINDINGS as EXIT_PROBLEMS
+from notifier.web.dashboard import data as dashboard_data
 from tests.support import minio_body, record_for_stat
 
 MODEL_BYTES = pickle.dumps({"n_estimators": 100, "max_depth": 8}, protocol=4)
@@ -212,3 +213,38 @@ def _assert_report(cli, buckets, history: History) -> list[dict[str, Any]]:
     assert text.exit_code == 0
     assert "600 records, 40 % below" in text.output
     return problems
+
+
+def test_an_evaluation_links_to_the_model_file_not_its_sidecar_row(
+    client, auth, s3_client, buckets, processor, db
+):
+    pipeline = Pipeline(client, auth, s3_client, processor)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    model = pickle.dumps({"n_estimators": 100})
+    metadata = {"x-amz-meta-model_name": "rf"}
+    pipeline.put(buckets.models, "rf/v3/model.joblib", model, start, metadata)
+    card = json.dumps({"model_name": "rf", "params": {"max_depth": 3}}).encode()
+    pipeline.put(buckets.models, "rf/v3/model.json", card, start + timedelta(minutes=1))
+    results = json.dumps({"model": "rf", "accuracy": 0.9}).encode()
+    pipeline.put(buckets.results, "rf/v3/metrics.json", results, start + timedelta(minutes=2))
+    (linked,) = db.execute(
+        "SELECT t.object_key, t.format FROM lineage_links AS l"
+        " JOIN training_events AS t ON t.id = l.from_id"
+        " WHERE l.to_table = 'evaluation_events'"
+    ).fetchall()
+    assert tuple(linked) == ("rf/v3/model.joblib", "pickle")
+
+
+def test_records_count_a_model_once_not_again_for_its_sidecar(
+    client, auth, s3_client, buckets, processor, cli, pool
+):
+    # The README: a sidecar's own row repeats its count; sums leave model_card rows out.
+    pipeline = Pipeline(client, auth, s3_client, processor)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    pipeline.put(buckets.models, "rf/v3/model.joblib", pickle.dumps({"n": 1}), start)
+    card = json.dumps({"num_records": 4, "params": {"max_depth": 3}}).encode()
+    pipeline.put(buckets.models, "rf/v3/model.json", card, start + timedelta(minutes=1))
+    training = [r for r in _json(cli("report", "records", "--json")) if r["phase"] == "training"]
+    assert [r["records"] for r in training] == [4]
+    chart = dashboard_data.records_per_day(pool)
+    assert sum(chart["series"]["training"]) == 4

@@ -278,9 +278,16 @@ def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
     """`notifier dev`, then `notifier dev env` in another shell, then any command."""
     home = tmp_path / "dev home"
     servers: list[int] = []
-    args = ["--home", str(home), "--port", str(free_port())]
+    port = free_port()
+    args = ["--home", str(home), "--port", str(port)]
     args += ["--pg-port", str(free_port()), "--s3-port", str(free_port())]
-    stack = notifier("dev", *args, env=_clean_env(), start_new_session=True)
+    viewer = "viewer-token-of-the-dev-stack"  # an optional setting the stack must honour
+    stack = notifier(
+        "dev",
+        *args,
+        env={**_clean_env(), "NOTIFIER_DASHBOARD_TOKEN": viewer},
+        start_new_session=True,
+    )
     try:
         wait_for(
             lambda: (home / "notifier.env").exists() or stack.poll() is not None,
@@ -321,6 +328,11 @@ def test_dev_stack_newcomer_path_and_hangup_stops_every_server(tmp_path):
         )
         assert last_run.returncode == 0, last_run.stderr
         assert "ingestion" in last_run.stdout
+        dashboard = urllib.request.Request(
+            f"http://127.0.0.1:{port}/dashboard/", headers={"Authorization": f"Bearer {viewer}"}
+        )
+        with urllib.request.urlopen(dashboard, timeout=30) as answer:
+            assert answer.status == 200
         servers = _processes_under(home)
         assert len(servers) >= 2, servers  # the postmaster and weed, at least
         stack.send_signal(signal.SIGHUP)  # what a closed terminal sends
@@ -359,6 +371,19 @@ def test_dev_env_without_a_running_stack_says_how_to_start_one(tmp_path):
     assert done.returncode == EXIT_UNAVAILABLE
     assert "make run" in done.stderr
     assert done.stdout == ""
+
+
+def test_dev_env_takes_home_before_or_after_env(tmp_path):
+    (tmp_path / "notifier.env").write_text("export NOTIFIER_S3_ACCESS_KEY=notifier\n")
+    for args in (["dev", "--home", str(tmp_path), "env"], ["dev", "env", "--home", str(tmp_path)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "notifier", *args],
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert (done.returncode, done.stdout) == (0, "export NOTIFIER_S3_ACCESS_KEY=notifier\n")
 
 
 def test_dev_on_a_busy_port_is_one_line(tmp_path):

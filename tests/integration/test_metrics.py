@@ -208,3 +208,20 @@ def test_the_grafana_dashboard_queries_only_metrics_notifier_exposes(client, rep
     }
     assert len(queried) >= 10
     assert queried <= exposed, queried - exposed
+
+
+def test_absent_sidecars_are_not_counted_as_store_errors(
+    client, auth, s3_client, buckets, processor
+):
+    # A model with no sidecar: reading it looks up six sidecar names that do not exist,
+    # which is the normal case, not a store failure.
+    key = "rf/model.joblib"
+    data = b"\x80\x04N."  # pickle of None
+    s3_client.put_object(buckets.models, key, io.BytesIO(data), len(data))
+    before = scrape(client)
+    body = minio_body(record_for_stat(s3_client, buckets.models, key))
+    assert client.post("/events", data=body, headers=auth).status_code == 200
+    assert processor.drain() == 1
+    after = scrape(client)
+    missing = ("notifier_s3_errors_total", (("kind", "missing"),))
+    assert after.get(missing, 0.0) == before.get(missing, 0.0)

@@ -13,6 +13,7 @@ from notifier.devstack.servers import free_port
 from notifier.inspection import Inspection
 from notifier.processing import Processor
 from notifier.storage import ObjectStore, make_client
+from notifier.web.dashboard import data as dashboard_data
 from tests.integration.test_backfill import run
 from tests.integration.test_current_state import created, post
 from tests.support import minio_body, minio_record
@@ -241,3 +242,19 @@ def test_an_exhausted_time_budget_is_transient_and_retried(
     assert "retried: 1" in done.stdout
     old, new = rows(db)
     assert (old["is_current"], new["is_current"], new["num_registros"]) == (False, True, 1000)
+
+
+def test_a_retried_transient_error_is_no_longer_a_problem(
+    settings, pool, client, auth, s3_client, buckets, db
+):
+    transient_error_row(settings, pool, client, auth, s3_client, buckets, db, "p.csv")
+    before = run(settings, buckets, "report", "problems", "--check", "--json")
+    assert before.returncode == 1, before.stderr
+    assert "error" in {p["kind"] for p in json.loads(before.stdout)}
+    assert [p["estado"] for p in dashboard_data.problems(pool)] == ["error"]
+    assert run(settings, buckets, "rescan", "--bucket", buckets.raw).returncode == 0
+    after = run(settings, buckets, "report", "problems", "--check", "--json")
+    assert json.loads(after.stdout) == []
+    assert after.returncode == 0, after.stdout
+    assert dashboard_data.problems(pool) == []
+    assert db.execute("SELECT status FROM pipeline_runs").fetchall() == [{"status": "complete"}]

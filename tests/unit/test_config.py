@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from notifier.config import (
@@ -246,3 +248,10 @@ def test_bad_csv_dialects_name_the_variable_and_the_part(text, message):
     with pytest.raises(ConfigError, match="NOTIFIER_CSV_DIALECTS") as raised:
         Settings.from_env({**BASE, "NOTIFIER_CSV_DIALECTS": text})
     assert message in str(raised.value)
+
+
+def test_every_variable_has_a_row_in_the_readme_configuration_table():
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    rows = [line for line in readme.read_text(encoding="utf-8").splitlines() if line[:1] == "|"]
+    missing = [n for n in sorted(ENVIRONMENT_NAMES) if not any(f"`{n}`" in r for r in rows)]
+    assert missing == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import struct
 import zipfile
 from pathlib import Path
 
@@ -229,3 +230,16 @@ def test_keras_archive_made_by_keras() -> None:
     ]
     assert (parametros["hidden__units"], parametros["dropout__rate"]) == (8, 0.1)
     assert artifact["weights_file"] is True
+
+
+def test_a_huge_central_directory_is_not_read_into_memory() -> None:
+    # zipfile reads the whole central directory in one read: an end record claiming
+    # one as large as the object made the reader hold the object (twice) in memory.
+    claimed = 80 * 1024**2
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, claimed, 4, 0)
+    verdict, source = inspect(b"PK\x03\x04" + bytes(claimed) + end, "m/model.pt")
+    assert (verdict.estado, verdict.reason) == (
+        "skipped",
+        "zip central directory larger than 64 MiB",
+    )
+    assert source.bytes_read < 2 * 1024**2

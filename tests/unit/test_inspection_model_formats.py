@@ -4,6 +4,7 @@ without them: exact facts, bounded bytes, clear errors."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,19 @@ def test_lightgbm_minimal_header_without_parameters_block() -> None:
     verdict, _ = inspect(b"tree\nversion=v4\n\nTree=0\n", "m.txt")
     assert (verdict.estado, verdict.details["parametros"]["num_trees"]) == ("ok", 0)
     assert verdict.details["artifact"]["parameters_block"] is False
+
+
+def test_xgboost_json_nested_too_deep_is_refused_with_little_memory() -> None:
+    # ijson.parse builds a prefix per event for a whole buffer at once: its memory grew
+    # with the square of the depth (60 KB of '[' took 2 GiB) and no depth bound applied.
+    depth = 5_000
+    data = b'{"learner": ' + b"[" * depth + b"]" * depth + b"}"
+    tracemalloc.start()
+    try:
+        verdict, _ = inspect(data, "m/model.json")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (verdict.estado, verdict.format) == ("error", "xgboost")
+    assert verdict.reason == "XGBoost JSON nests deeper than 512 levels"
+    assert peak < 16 * 1024**2

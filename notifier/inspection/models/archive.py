@@ -23,14 +23,24 @@ if TYPE_CHECKING:
 ZIP_MAGIC: Final = b"PK\x03\x04"
 MAX_MEMBERS: Final = 100_000
 """Entries of the central directory accepted."""
+MAX_CENTRAL_DIRECTORY_BYTES: Final = 64 * 1024**2
+"""zipfile reads the central directory in one read of the size the end record states;
+100,000 entries with names of a few hundred bytes fit in this."""
 
 
 class RangedFile(io.RawIOBase):
     """The guarded object as a read-only, seekable raw file."""
 
-    def __init__(self, guard: SourceGuard) -> None:
+    def __init__(self, guard: SourceGuard, max_read: int | None = None) -> None:
         super().__init__()
         self._reader = RangedReader(guard)
+        self.max_read = max_read
+        """Largest single read accepted (None: any), checked before a buffer is made."""
+
+    def read(self, size: int = -1) -> bytes:
+        if self.max_read is not None and size > self.max_read:
+            raise NotInspected(f"zip central directory larger than {human_bytes(self.max_read)}")
+        return super().read(size) or b""  # None only for a non-blocking file
 
     def readable(self) -> bool:
         return True
@@ -55,10 +65,12 @@ class RangedFile(io.RawIOBase):
 
 
 def open_archive(guard: SourceGuard) -> zipfile.ZipFile:
+    file = RangedFile(guard, max_read=MAX_CENTRAL_DIRECTORY_BYTES)
     try:
-        archive = zipfile.ZipFile(RangedFile(guard))
+        archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise Unreadable(f"not a valid zip archive: {one_line(str(exc))}") from None
+    file.max_read = None  # members are read with caps of their own
     if len(archive.infolist()) > MAX_MEMBERS:
         raise NotInspected(f"zip archive with more than {MAX_MEMBERS} entries")
     return archive

@@ -21,6 +21,7 @@ from notifier.inspection.base import one_line
 from notifier.inspection.errors import Unreadable
 from notifier.inspection.fields import clip, metadata_value
 from notifier.inspection.guard import SourceGuard
+from notifier.inspection.json_depth import too_deep
 from notifier.inspection.models.card import stated
 from notifier.inspection.models.facts import ModelFacts
 from notifier.inspection.models.keys import suffix_of
@@ -53,7 +54,8 @@ def read(guard: SourceGuard, head: bytes) -> ModelFacts:
                 stream, guard.check_deadline
             ).events()
         else:
-            events = ijson.parse(stream, use_float=True, buf_size=guard.limits.block_size)
+            basic = ijson.basic_parse(stream, use_float=True, buf_size=guard.limits.block_size)
+            events = _with_prefixes(basic, guard.limits.max_json_depth)
         try:
             return _facts(_collect(events, guard), "ubjson" if binary else "json")
         except ijson.JSONError as exc:
@@ -84,6 +86,28 @@ def _collect(events: Iterable[tuple[str, str, Any]], guard: SourceGuard) -> dict
     if "booster" not in found and "objective" not in found:
         raise Unreadable("not an XGBoost model: no learner objective or booster")
     return found
+
+
+def _with_prefixes(
+    events: Iterable[tuple[str, Any]], max_depth: int
+) -> Iterator[tuple[str, str, Any]]:
+    """The scalar events of ``ijson.parse`` (prefix, event, value) from
+    ``ijson.basic_parse``'s, refusing nesting deeper than ``max_depth`` (Unreadable).
+    ``ijson.parse`` itself builds the prefixes of a whole buffer before the first is
+    seen: memory grows with the square of the depth, so a bound on its events comes
+    too late."""
+    path: list[str] = []
+    for event, value in events:
+        if event == "map_key":
+            path[-1] = value
+        elif event in ("start_map", "start_array"):
+            if len(path) >= max_depth:
+                raise too_deep("XGBoost JSON", max_depth)
+            path.append("item" if event == "start_array" else "")
+        elif event in ("end_map", "end_array"):
+            path.pop()
+        else:
+            yield ".".join(path), event, value
 
 
 def _scalars(events: Iterable[tuple[str, str, Any]]) -> Iterator[tuple[str, str, Any]]:
