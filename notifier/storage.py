@@ -192,7 +192,9 @@ class ObjectStore:
             try:
                 sized = "content-length" in response.headers
                 info = _info_from_headers(response.headers)
-                data: bytes | None = response.read() if sized and info.size <= max_bytes else None
+                # The stored bytes, whatever Content-Encoding says (urllib3 would gunzip).
+                small = sized and info.size <= max_bytes
+                data: bytes | None = response.read(decode_content=False) if small else None
             finally:
                 response.close()
                 response.release_conn()

@@ -8,13 +8,16 @@ re-judges what depends on the clock (``notifier report``).
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
+from typing import Final
 
 from psycopg.errors import LockNotAvailable
 from psycopg_pool import ConnectionPool
 
 from notifier.analysis.engine import Refreshed, Summary, analyze, analyze_written, refresh
 from notifier.config import AnalysisSettings
+from notifier.db import query
 from notifier.phases import Phase
 
 logger = logging.getLogger(__name__)
@@ -43,4 +46,50 @@ def on_row_written(
         )
 
 
-__all__ = ["Refreshed", "Summary", "analyze", "on_row_written", "refresh"]
+CATCH_UP_INTERVAL_SECONDS: Final = 30.0
+"""How often a worker process analyses the rows its threads left (``catch_up``)."""
+
+
+def catch_up(pool: ConnectionPool, settings: AnalysisSettings) -> None:
+    """Analyse rows no worker analysed yet (at most ``engine.MAX_CATCH_UP`` per call) and
+    re-judge what depends on the clock; gives way to a running analysis. Never raises."""
+    try:
+        with pool.connection() as conn:
+            conn.execute(query("analysis_catch_up_lock_timeout"))
+            try:
+                refresh(conn, settings, datetime.now(UTC))
+            finally:
+                conn.execute(query("analysis_catch_up_reset_lock_timeout"))
+    except LockNotAvailable:
+        logger.debug("analysis busy; catching up next time", extra={"action": "analysis"})
+    except Exception:
+        logger.exception("analysis catch-up failed; retried later", extra={"action": "analysis"})
+
+
+def start_catch_up(
+    pool: ConnectionPool, settings: AnalysisSettings, stop: threading.Event
+) -> threading.Thread:
+    """A thread that runs ``catch_up`` every CATCH_UP_INTERVAL_SECONDS until ``stop``.
+
+    Workers analyse a row inline only when their batch was small; under a backlog the
+    rows are left to this thread, so analysis never slows processing down.
+    """
+
+    def run() -> None:
+        while not stop.wait(CATCH_UP_INTERVAL_SECONDS):
+            catch_up(pool, settings)
+
+    thread = threading.Thread(target=run, name="notifier-analysis", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = [
+    "Refreshed",
+    "Summary",
+    "analyze",
+    "catch_up",
+    "on_row_written",
+    "refresh",
+    "start_catch_up",
+]

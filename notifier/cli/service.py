@@ -10,6 +10,7 @@ import threading
 import click
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from notifier import analysis
 from notifier.app import Runtime
 from notifier.cli.exits import UsageProblem
 from notifier.cli.runtime import load_runtime
@@ -85,8 +86,11 @@ def serve_runtime(
         raise
     stop = threading.Event()
     threads = (
-        start_workers(runtime.processor(), runtime.settings.worker_threads, stop)
-        + export_sender(runtime, stop)
+        [
+            *start_workers(runtime.processor(), runtime.settings.worker_threads, stop),
+            analysis.start_catch_up(runtime.pool, runtime.settings.analysis, stop),
+            *export_sender(runtime, stop),
+        ]
         if workers
         else []
     )

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, Final
 
-from notifier import export
+from notifier import analysis, export
 from notifier.app import Runtime
 from notifier.config import Settings
 from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
@@ -40,6 +40,7 @@ def run_in_process(runtime: Runtime, threads: int, *, send_exports: bool = True)
     """Process events with ``threads`` threads until a shutdown signal."""
     stop = threading.Event()
     running = start_workers(runtime.processor(), threads, stop, heartbeat(runtime.settings))
+    running.append(analysis.start_catch_up(runtime.pool, runtime.settings.analysis, stop))
     if send_exports:
         running += export_sender(runtime, stop)
     logger.info("worker started with %d thread(s)", threads)

@@ -10,7 +10,6 @@ SeaweedFS's own ``.``-buckets are not objects of the pipeline and are dropped.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -99,7 +98,7 @@ def _created(
         payload=document,
         etag=extended.get(ETAG_ATTRIBUTE) or None,
         size=_int(attributes.get("file_size")),
-        content_type=attributes.get("mime") or None,
+        content_type=_text_or_none(attributes.get("mime")),
         sequencer=f"{nanos:X}",
         user_metadata={
             name.removeprefix(USER_METADATA_PREFIX): value
@@ -175,9 +174,14 @@ def _decoded_extended(entry: Mapping[str, Any]) -> dict[str, str]:
             continue
         try:
             decoded[str(name).lower()] = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, or a non-ASCII value
             continue  # binary attributes (e.g. SSE keys) are not metadata we record
     return decoded
+
+
+def _text_or_none(value: Any) -> str | None:
+    """A string field, or None for anything else a sender put there."""
+    return value if isinstance(value, str) and value else None
 
 
 def _int(value: Any) -> int | None:

@@ -282,3 +282,10 @@ WHERE phase = %(phase)s AND row_id = %(row_id)s AND resolved_at IS NULL
 -- name: resolve_freshness
 UPDATE anomalies SET resolved_at = now(), updated_at = now()
 WHERE rule = 'freshness' AND resolved_at IS NULL AND NOT (fingerprint = ANY(%(kept)s))
+
+-- name: analysis_catch_up_lock_timeout
+-- The workers' catch-up gives way to a long `notifier analyze` (or another catch-up).
+SET lock_timeout = '2s'
+
+-- name: analysis_catch_up_reset_lock_timeout
+RESET lock_timeout
