@@ -137,30 +137,24 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return family
 
 
+def counted_registry() -> CollectorRegistry:
+    """This process's counters, or every process's of the pod in multiprocess mode."""
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def exposition(pool: ConnectionPool) -> bytes:
     """The text exposition format of this process's metrics (of every process of the
     pod, in multiprocess mode), followed by the queue gauges read from PostgreSQL."""
-    if os.environ.get(MULTIPROC_ENV):
-        counted = CollectorRegistry()
-        multiprocess.MultiProcessCollector(counted)  # type: ignore[no-untyped-call]
-    else:
-        counted = REGISTRY
     queue = CollectorRegistry(auto_describe=False)
     queue.register(QueueCollector(pool))
-    return generate_latest(counted) + generate_latest(queue)
-
-
-def mark_process_dead(pid: int) -> None:
-    """For gunicorn's ``child_exit`` hook: drop a dead worker's live gauges."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+    return generate_latest(counted_registry()) + generate_latest(queue)
 
 
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod IP
     """Expose this process's (or, in multiprocess mode, the pod's) metrics on ``port``
     from a daemon thread: for ``notifier worker``, which serves no HTTP otherwise."""
-    registry: CollectorRegistry = REGISTRY
-    if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    start_http_server(port, addr=host, registry=registry)
+    start_http_server(port, addr=host, registry=counted_registry())
