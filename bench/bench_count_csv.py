@@ -10,9 +10,9 @@ is that run's alone, --repeat times in turn, keeping each mode's fastest run:
 * ``pandas``: ``pandas.read_csv`` in chunks of 200,000 rows (the C engine), rows summed;
 * ``inspector``: ``inspect_object`` over a FileSource (the code path production uses);
 * ``inspector-before``: the same with the ``notifier`` package of git ref
-  ``$BENCH_BEFORE_REF`` (default: where this branch left ``main``, ``git merge-base
-  HEAD main``), exported to a temporary folder: the before/after comparison of one
-  run on one machine;
+  ``$BENCH_BEFORE_REF`` (default: ``harness.BASELINE_REF``, main when the speed issue
+  was filed), exported to a temporary folder: the before/after comparison of one run
+  on one machine;
 * ``gunzip``: a bare decompression loop (``gzip.open``, 1 MiB reads) of the gzip file;
 * ``inspector-gz``, ``inspector-gz-before``: the inspector on the gzip file.
 
@@ -26,7 +26,6 @@ import gzip
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,6 @@ import harness
 ROWS_PER_CHUNK = 20_000
 MIB = 1024 * 1024
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "")
 BEFORE_DIR_VARIABLE = "BENCH_BEFORE_DIR"
 MODES = (
     "newlines",
@@ -170,22 +168,6 @@ def _inspector(path: Path) -> dict[str, Any]:
     return {"rows": verdict.num_registros, "estado": verdict.estado, "reason": verdict.reason}
 
 
-def export_before(root: Path, into: Path) -> str:
-    """``git archive`` of the ``notifier`` package at BEFORE_REF into ``into``."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    commit = git("rev-parse", "--short", BEFORE_REF or git("merge-base", "HEAD", "main"))
-    archive = subprocess.run(
-        ["git", "archive", commit, "notifier"], cwd=root, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return commit
-
-
 def main() -> None:
     def run() -> None:
         harness.run(
@@ -205,9 +187,9 @@ def main() -> None:
         return
     before = Path(tempfile.mkdtemp(prefix="bench-before-"))
     try:
-        commit = export_before(Path(__file__).resolve().parents[1], before)
+        commit = harness.export_ref(harness.BASELINE_REF, before)
         os.environ[BEFORE_DIR_VARIABLE] = str(before)
-        print(f"before: {BEFORE_REF or 'merge-base with main'} ({commit}); after: this tree;"
+        print(f"before: {harness.BASELINE_REF} ({commit}); after: this tree;"
               f" {REPEAT} runs per mode")  # fmt: skip
         run()
     finally:

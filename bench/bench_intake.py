@@ -1,7 +1,8 @@
 """Intake under gunicorn, 16 concurrent keep-alive senders, against the same app with the
 store stubbed, in the same run, on a durable PostgreSQL (fsync on).
 
-For each checkout ``--code DIR[:GUNICORN_CONFIG]`` (default: this one with
+For each checkout ``--code DIR[:GUNICORN_CONFIG]`` (default: the baseline, main
+when the speed issue was filed, then this one; each with
 notifier/web/gunicorn_conf.py, the shipped configuration, when present, else the old
 manifest's flags ``--workers 2 --threads 4``), two gunicorn servers run the same checkout's
 ``notifier.wsgi:app`` one after the other: first with ``store_events`` stubbed (the
@@ -204,9 +205,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=6000)
     parser.add_argument("--code", action="append", help="DIR[:GUNICORN_CONFIG] (repeatable)")
     args = parser.parse_args()
-    specs = args.code or [str(stack.ROOT)]
     lines = []
     with (
+        stack.checkouts(args.code) as specs,
         tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp,
         stack.servers(Path(tmp), s3=False) as servers,
     ):

@@ -5,9 +5,10 @@ are uploaded and their events stored, then
   1. baseline: a bare ``FOR UPDATE SKIP LOCKED`` loop on a copy of intake_events (same
      table shape, same rows): claim one event (UPDATE ... RETURNING, committed: the
      lease), then mark it done (committed), on one connection; no S3, no audit row;
-  2. each checkout given by ``--code DIR[:PROCESSES[:THREADS]]`` (default: this one, 2
-     processes of 2 threads) processes the same events from scratch with its own
-     Processor and run_until_idle, in PROCESSES worker processes.
+  2. each checkout given by ``--code DIR[:PROCESSES[:THREADS]]`` (default: the baseline,
+     main when the speed issue was filed, then this one; 2 processes of 2 threads)
+     processes the same events from scratch with its own Processor and run_until_idle,
+     in PROCESSES worker processes.
 Printed per checkout: events/s, the ratio to the baseline and to the first checkout,
 database round trips (counted in the client), commits (pg_stat_database) and S3
 requests (counted in the client) per event, and a check of exactly one row per event.
@@ -217,8 +218,8 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=3000)
     parser.add_argument("--code", action="append", help="DIR[:PROCESSES[:THREADS]] (repeatable)")
     args = parser.parse_args()
-    specs = args.code or [f"{stack.ROOT}:2:2"]
     with (
+        stack.checkouts(args.code, ":2:2") as specs,
         tempfile.TemporaryDirectory(prefix="bench-processing-") as tmp,
         stack.servers(Path(tmp)) as servers,
     ):

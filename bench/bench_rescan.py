@@ -1,7 +1,8 @@
 """Rescan against the bare listing rate of the same server, in the same run.
 
 One durable PostgreSQL (fsync on) and one SeaweedFS; one bucket of N small CSV objects.
-For each checkout given by ``--code DIR`` (default: this one), in a fresh process with
+For each checkout given by ``--code DIR`` (default: the baseline, main when the
+speed issue was filed, then this one), in a fresh process with
 that checkout's code and an emptied database:
   1. baseline: iterating the bucket listing and nothing else;
   2. enqueue, everything new: listing + checking each object against the audit + storing
@@ -136,9 +137,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="where the checkout can")
     parser.add_argument("--code", action="append", help="a checkout (repeatable)")
     args = parser.parse_args()
-    codes = [Path(c).resolve() for c in (args.code or [stack.ROOT])]
     results = []
     with (
+        stack.checkouts(args.code) as specs,
         tempfile.TemporaryDirectory(prefix="bench-rescan-") as tmp,
         stack.servers(Path(tmp)) as servers,
     ):
@@ -148,7 +149,7 @@ def main() -> None:
             f"uploaded {args.objects} objects in {time.perf_counter() - started:.1f} s;"
             f" {stack.machine()}"
         )
-        for code in codes:
+        for code in map(Path, specs):
             reset(servers.postgres.url)
             process = stack.run_child(
                 code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -15,6 +16,24 @@ from pathlib import Path
 from typing import Any
 
 MIB = 1024 * 1024
+BASELINE_REF = os.environ.get("BENCH_BEFORE_REF", "f90e62c")
+"""The code every benchmark compares against by default: main when the speed issue (12)
+was filed, the "today" of its figures (override with ``BENCH_BEFORE_REF``)."""
+
+
+def export_ref(ref: str, into: Path) -> str:
+    """``git archive`` of the ``notifier`` package at ``ref`` into ``into``; returns the
+    short commit. Run with ``into`` first on ``PYTHONPATH`` (or ``sys.path``), that
+    package shadows this checkout's, with this checkout's dependencies."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
+
+    commit = git("rev-parse", "--short", ref).decode().strip()
+    archive = git("archive", commit, "notifier")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return commit
 
 
 def peak_rss_mib() -> float:

@@ -3,7 +3,8 @@ test, and counters of database round trips and S3 requests.
 
 PostgreSQL runs as users run it: ``fsync`` and ``synchronous_commit`` on (LocalPostgres
 without ``ephemeral``), with ``pg_stat_statements`` loaded. The code under test is a
-checkout given by ``--code`` (default: this one), run with that checkout's own venv, so
+checkout given by ``--code`` (default: the baseline
+then this one, ``checkouts``), run with that checkout's own venv, so
 a benchmark can measure the main branch and this branch in the same session.
 """
 
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -78,6 +80,24 @@ def servers(tmp: Path, *, s3: bool = True) -> Iterator[Servers]:
             yield Servers(postgres, seaweed)
     finally:
         postgres.stop()
+
+
+@contextmanager
+def checkouts(given: Sequence[str] | None, suffix: str = "") -> Iterator[list[str]]:
+    """The ``--code`` specs to measure: those given, else the baseline (``git archive``
+    of ``harness.BASELINE_REF``, main when the speed issue was filed) then this checkout,
+    each with ``suffix`` (e.g. ``":2:2"``): "x today" in every report is against the
+    baseline."""
+    if given:
+        yield list(given)
+        return
+    import harness
+
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        baseline = Path(tmp) / f"baseline-{harness.export_ref(harness.BASELINE_REF, Path(tmp))}"
+        baseline.mkdir()
+        (Path(tmp) / "notifier").rename(baseline / "notifier")
+        yield [f"{baseline}{suffix}", f"{ROOT}{suffix}"]
 
 
 def python_of(code: Path) -> str:
