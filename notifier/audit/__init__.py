@@ -1,23 +1,27 @@
 """Audit storage: the phase tables' rows, written in the same transaction as the claim.
 
-Every row passes the storable boundary (:mod:`notifier.audit.storable`) and, once
-written, the current state of its key is derived again from every event about it
-(:mod:`notifier.audit.versions`), so ``deleted_at`` and ``is_current`` never depend on
-the order in which events were processed.
+A worker's batch is recorded set-based (:func:`record_batch`): its keys locked in one
+statement, its rows inserted with one statement per phase, then the current state of
+every key it touched derived again from every event about that key
+(:mod:`notifier.audit.versions`) with one read of rows, one of removals and one update
+of what changed, so ``deleted_at`` and ``is_current`` never depend on the order in
+which events were processed. Every row passes the storable boundary
+(:mod:`notifier.audit.storable`) first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from notifier.audit.model_sidecars import merge_sidecars
+from notifier.audit.model_sidecars import merge_sidecars, sidecar_lock_prefix
 from notifier.audit.removals import RemovalEffect, removal_effect
 from notifier.audit.storable import (
     MAX_NAME_CHARS,
@@ -26,11 +30,13 @@ from notifier.audit.storable import (
     storable_text,
 )
 from notifier.audit.transient import is_transient
-from notifier.audit.versions import Removal, VersionRow, derive_states
+from notifier.audit.versions import Removal, RowState, VersionRow, derive_states
 from notifier.db import query
 from notifier.errors import NotifierError
 from notifier.inspection import Inspection
 from notifier.phases import Phase
+
+logger = logging.getLogger(__name__)
 
 INSERT_QUERY = {
     Phase.INGESTION: "insert_ingestion_row",
@@ -38,6 +44,24 @@ INSERT_QUERY = {
     Phase.TRAINING: "insert_training_row",
     Phase.EVALUATION: "insert_evaluation_row",
 }
+
+INSERT_ROWS_QUERY = {
+    Phase.INGESTION: "insert_ingestion_rows",
+    Phase.TRANSFORMATION: "insert_transformation_rows",
+    Phase.TRAINING: "insert_training_rows",
+    Phase.EVALUATION: "insert_evaluation_rows",
+}
+
+ROW_COLUMNS: Final = (
+    "event_time", "file_name", "uri", "num_registros", "estado", "reason", "format",
+    "details", "parametros", "metrics", "bucket", "object_key", "etag", "version_id",
+    "size_bytes", "content_type", "event_name", "origin", "intake_event_id",
+    "modelo_nombre", "nombre_dataset", "run_id", "principal_id", "source_ip", "request_id",
+)  # fmt: skip
+"""The arrays of an ``insert_*_rows`` query: one per column of ``row_params``."""
+
+ObjectKey = tuple[Phase, str, str]
+"""(phase, bucket, object key): the rows one derivation of the current state covers."""
 
 UNSTORABLE_REASON_PREFIX: Final = "audit row could not be stored"
 
@@ -64,26 +88,205 @@ class RemovalOutcome:
         return f"{self.effect.value}: {self.changed} audit row(s) changed"
 
 
+@dataclass(frozen=True)
+class PendingRow:
+    """An event's audit row, to be written by :func:`record_batch`."""
+
+    phase: Phase
+    provenance: Mapping[str, Any]
+    inspection: Inspection
+
+    @property
+    def intake_event_id(self) -> int:
+        return int(self.provenance["intake_event_id"])
+
+    def key(self) -> ObjectKey:
+        return (self.phase, self.provenance["bucket"], self.provenance["object_key"])
+
+
+@dataclass(frozen=True)
+class PendingRemoval:
+    """A removal event (already marked done in this transaction) to apply to its key."""
+
+    phase: Phase
+    bucket: str
+    key: str
+    event_name: str
+    version_id: str | None
+    intake_event_id: int
+
+    def object_key(self) -> ObjectKey:
+        return (self.phase, self.bucket, self.key)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    written: dict[int, Inspection]
+    """Per event given a row now: the inspection written (an error row in place of a row
+    PostgreSQL refused). Events whose row already existed are absent."""
+    removals: dict[int, RemovalOutcome]
+    """Per removal event: what it did."""
+
+
+def record_batch(
+    conn: psycopg.Connection[Any],
+    rows: Sequence[PendingRow],
+    removals: Sequence[PendingRemoval] = (),
+) -> BatchOutcome:
+    """Write a batch's audit rows and apply its removals, in the caller's transaction.
+
+    One statement locks every key (and model prefix) involved, in one order; one inserts
+    the rows of each phase (one by one, each in a savepoint, only when PostgreSQL
+    refuses the batch: a refused row becomes an error row at once); then the state of
+    every key touched is derived again (:func:`refresh_objects`).
+    """
+    params = [row_params(row.provenance, row.inspection) for row in rows]
+    keys = {row.key() for row in rows} | {removal.object_key() for removal in removals}
+    _lock(conn, keys, _sidecar_prefixes(rows))
+    written: dict[int, Inspection] = {}
+    for phase in Phase:
+        group = [(row, p) for row, p in zip(rows, params, strict=True) if row.phase is phase]
+        if group:
+            written.update(_insert_rows(conn, phase, group))
+    changed = refresh_objects(
+        conn,
+        {row.key() for row in rows if row.intake_event_id in written}
+        | {removal.object_key() for removal in removals},
+        removal_ids=[removal.intake_event_id for removal in removals],
+    )
+    outcomes = {
+        removal.intake_event_id: RemovalOutcome(
+            removal_effect(removal.event_name, removal.version_id),
+            changed.get(removal.object_key(), 0),
+        )
+        for removal in removals
+    }
+    return BatchOutcome(written, outcomes)
+
+
+def _lock(
+    conn: psycopg.Connection[Any],
+    keys: Collection[ObjectKey],
+    prefixes: Collection[tuple[str, str]],
+) -> None:
+    if not keys and not prefixes:
+        return
+    objects = sorted({(bucket, key) for _, bucket, key in keys})
+    models = sorted(prefixes)
+    conn.execute(
+        query("lock_objects"),
+        {
+            "buckets": [bucket for bucket, _ in objects],
+            "keys": [key for _, key in objects],
+            "prefix_buckets": [bucket for bucket, _ in models],
+            "prefixes": [prefix for _, prefix in models],
+        },
+    )
+
+
+def _sidecar_prefixes(rows: Iterable[PendingRow]) -> set[tuple[str, str]]:
+    """The (bucket, prefix) of every sidecar merge the batch's model rows may make."""
+    prefixes = set()
+    for row in rows:
+        if row.phase is Phase.TRAINING:
+            prefix = sidecar_lock_prefix(row.provenance, row.inspection)
+            if prefix is not None:
+                prefixes.add((row.provenance["bucket"], prefix))
+    return prefixes
+
+
+def _insert_rows(
+    conn: psycopg.Connection[Any],
+    phase: Phase,
+    group: Sequence[tuple[PendingRow, dict[str, Any]]],
+) -> dict[int, Inspection]:
+    """Insert one phase's rows with one statement (and merge model sidecars); when
+    PostgreSQL refuses it, one by one."""
+    try:
+        with conn.transaction():  # a savepoint: a refused batch undoes only itself
+            columns = {name: [p[name] for _, p in group] for name in ROW_COLUMNS}
+            returned = conn.execute(query(INSERT_ROWS_QUERY[phase]), columns).fetchall()
+            inserted = {int(r[0]) for r in returned}
+            if phase is Phase.TRAINING:
+                for row, _ in group:
+                    if row.intake_event_id in inserted:
+                        merge_sidecars(conn, row.provenance, row.inspection, locked=True)
+    except (psycopg.DataError, psycopg.errors.ProgramLimitExceeded, ValueError) as exc:
+        logger.info("database refused a batch of rows (%s); writing them one by one", exc)
+        return _insert_one_by_one(conn, phase, group)
+    return {
+        row.intake_event_id: row.inspection for row, _ in group if row.intake_event_id in inserted
+    }
+
+
+def _insert_one_by_one(
+    conn: psycopg.Connection[Any],
+    phase: Phase,
+    group: Sequence[tuple[PendingRow, dict[str, Any]]],
+) -> dict[int, Inspection]:
+    written: dict[int, Inspection] = {}
+    for row, params in group:
+        inspection = row.inspection
+        try:
+            with conn.transaction():  # a savepoint: a refused row undoes only itself
+                inserted = _insert_one(conn, phase, row.provenance, inspection, params)
+        except UnstorableRow as exc:
+            logger.warning(
+                "audit row refused: %s",
+                exc,
+                extra={
+                    "event_id": row.intake_event_id,
+                    "bucket": row.provenance["bucket"],
+                    "key": row.provenance["object_key"],
+                },
+            )
+            inspection = unstorable(inspection, exc)
+            # Its merge may touch another prefix than the row refused: locked there.
+            inserted = _insert_one(conn, phase, row.provenance, inspection, locked=False)
+        if inserted:
+            written[row.intake_event_id] = inspection
+    return written
+
+
 def insert_row(
     conn: psycopg.Connection[Any],
     phase: Phase,
     provenance: Mapping[str, Any],
     inspection: Inspection,
 ) -> bool:
-    """Write the audit row of one event; False when that event already has its row.
+    """Write the audit row of one event and derive its key's state again; False when
+    that event already has its row.
 
     Raises UnstorableRow when PostgreSQL refuses the row despite the storable
     boundary (the transaction is then to be rolled back).
     """
-    params = row_params(provenance, inspection)
+    row = PendingRow(phase, provenance, inspection)
+    _lock(conn, {row.key()}, _sidecar_prefixes([row]))
+    inserted = _insert_one(conn, phase, provenance, inspection, locked=True)
+    if inserted:
+        refresh_objects(conn, {row.key()})
+    return inserted
+
+
+def _insert_one(
+    conn: psycopg.Connection[Any],
+    phase: Phase,
+    provenance: Mapping[str, Any],
+    inspection: Inspection,
+    params: dict[str, Any] | None = None,
+    *,
+    locked: bool = True,
+) -> bool:
+    """Insert one row (and merge model sidecars; ``locked``: the caller holds the lock
+    of the merge's prefix)."""
+    if params is None:
+        params = row_params(provenance, inspection)
     try:
         inserted = conn.execute(query(INSERT_QUERY[phase]), params).rowcount == 1
         if inserted and phase is Phase.TRAINING:
-            merge_sidecars(conn, provenance, inspection)
+            merge_sidecars(conn, provenance, inspection, locked=locked)
     except (psycopg.DataError, psycopg.errors.ProgramLimitExceeded, ValueError) as exc:
         raise UnstorableRow(f"{type(exc).__name__}: {exc}") from exc
-    if inserted:
-        refresh_object(conn, phase, bucket=params["bucket"], key=params["object_key"])
     return inserted
 
 
@@ -127,9 +330,8 @@ def record_removal(
     intake_event_id: int,
 ) -> RemovalOutcome:
     """Apply one removal event (not yet marked done) to the rows of its key."""
-    effect = removal_effect(event_name, version_id)
-    changed = refresh_object(conn, phase, bucket=bucket, key=key, removal_id=intake_event_id)
-    return RemovalOutcome(effect, changed)
+    removal = PendingRemoval(phase, bucket, key, event_name, version_id, intake_event_id)
+    return record_batch(conn, [], [removal]).removals[intake_event_id]
 
 
 def refresh_object(
@@ -140,53 +342,99 @@ def refresh_object(
     key: str,
     removal_id: int | None = None,
 ) -> int:
-    """Derive ``deleted_at`` and ``is_current`` of every row of one key from its events.
+    """Derive ``deleted_at`` and ``is_current`` of every row of one key (locking it);
+    returns how many rows changed. See :func:`refresh_objects`."""
+    _lock(conn, {(phase, bucket, key)}, ())
+    removal_ids = [] if removal_id is None else [removal_id]
+    return refresh_objects(conn, {(phase, bucket, key)}, removal_ids).get((phase, bucket, key), 0)
 
-    Holds a transaction-scoped advisory lock on the key, so two workers recording
-    events of one key do so one after the other and the second sees the first's rows.
-    ``removal_id`` is a removal event being recorded in this transaction (not yet
-    'done'). Returns how many rows changed.
+
+def refresh_objects(
+    conn: psycopg.Connection[Any],
+    keys: Collection[ObjectKey],
+    removal_ids: Sequence[int] = (),
+) -> dict[ObjectKey, int]:
+    """Derive ``deleted_at`` and ``is_current`` of every row of the given keys from their
+    events, and write what changed; returns, per key, how many rows changed.
+
+    The caller holds the keys' advisory locks (``lock_objects``) in this transaction, so
+    two workers recording events of one key do so one after the other and the second
+    sees the first's rows. ``removal_ids`` are removal events being recorded in this
+    transaction (already 'done' here, named in case they are not). Statements: one read
+    of the keys' removals, and per phase table one read of rows and at most one update.
     """
+    if not keys:
+        return {}
+    names = sorted({key for _, _, key in keys})
+    removals: dict[tuple[str, str], list[Removal]] = defaultdict(list)
+    for row in conn.execute(
+        query("objects_removals"), {"keys": names, "removal_ids": list(removal_ids)}
+    ):
+        removal_id, bucket, key, event_name, version_id, event_time, sequencer = row
+        removals[(bucket, key)].append(
+            Removal(
+                effect=removal_effect(event_name, version_id),
+                version_id=version_id,
+                event_time=event_time,
+                sequencer=sequencer,
+                intake_event_id=removal_id,
+            )
+        )
+    changed: dict[ObjectKey, int] = {}
+    for phase in Phase:
+        wanted = {(bucket, key) for p, bucket, key in keys if p is phase}
+        if wanted:
+            counts = _refresh_phase(conn, phase, wanted, removals)
+            changed.update({(phase, bucket, key): n for (bucket, key), n in counts.items()})
+    return changed
+
+
+def _refresh_phase(
+    conn: psycopg.Connection[Any],
+    phase: Phase,
+    wanted: set[tuple[str, str]],
+    removals: Mapping[tuple[str, str], list[Removal]],
+) -> dict[tuple[str, str], int]:
     table = sql.Identifier(phase.value)
-    where = {"bucket": bucket, "object_key": key}
-    conn.execute(query("lock_object"), where)
-    cursor = conn.cursor(row_factory=dict_row)
-    rows = [
-        VersionRow(
-            row_id=row["id"],
-            version_id=row["version_id"],
-            etag=row["etag"],
-            event_time=row["event_time"],
-            sequencer=row["sequencer"],
-            intake_event_id=row["intake_event_id"],
-            estado=row["estado"],
-            transient_error=is_transient(row["estado"], row["reason"]),
+    rows: dict[tuple[str, str], list[VersionRow]] = defaultdict(list)
+    now: dict[int, RowState] = {}
+    names = sorted({key for _, key in wanted})
+    for row in conn.execute(sql.SQL(query("objects_rows")).format(table=table), {"keys": names}):
+        (row_id, bucket, key, version_id, etag, event_time, sequencer, intake_event_id,
+         estado, reason, deleted_at, is_current) = row  # fmt: skip
+        if (bucket, key) not in wanted:
+            continue
+        rows[(bucket, key)].append(
+            VersionRow(
+                row_id=row_id,
+                version_id=version_id,
+                etag=etag,
+                event_time=event_time,
+                sequencer=sequencer,
+                intake_event_id=intake_event_id,
+                estado=estado,
+                transient_error=is_transient(estado, reason),
+            )
         )
-        for row in cursor.execute(sql.SQL(query("object_rows")).format(table=table), where)
-    ]
-    removals = [
-        Removal(
-            effect=removal_effect(row["event_name"], row["version_id"]),
-            version_id=row["version_id"],
-            event_time=row["event_time"],
-            sequencer=row["sequencer"],
-            intake_event_id=row["id"],
+        now[row_id] = RowState(deleted_at=deleted_at, is_current=is_current)
+    counts: dict[tuple[str, str], int] = {}
+    updates: dict[int, RowState] = {}
+    for object_key in wanted:
+        states = derive_states(rows.get(object_key, ()), removals.get(object_key, ()))
+        differ = {row_id: s for row_id, s in states.items() if s != now.get(row_id)}
+        counts[object_key] = len(differ)
+        updates.update(differ)
+    if updates:
+        ids = sorted(updates)
+        conn.execute(
+            sql.SQL(query("set_object_states")).format(table=table),
+            {
+                "ids": ids,
+                "deleted_at": [updates[i].deleted_at for i in ids],
+                "is_current": [updates[i].is_current for i in ids],
+            },
         )
-        for row in cursor.execute(query("object_removals"), {**where, "removal_id": removal_id})
-    ]
-    states = derive_states(rows, removals)
-    if not states:
-        return 0
-    ids = list(states)
-    cursor = conn.execute(
-        sql.SQL(query("set_object_states")).format(table=table),
-        {
-            "ids": ids,
-            "deleted_at": [states[i].deleted_at for i in ids],
-            "is_current": [states[i].is_current for i in ids],
-        },
-    )
-    return cursor.rowcount
+    return counts
 
 
 def last_failure(conn: psycopg.Connection[Any], intake_event_id: int) -> str | None:
@@ -204,12 +452,17 @@ def _detail_text(details: Mapping[str, Any], name: str) -> str | None:
 
 
 __all__ = [
+    "BatchOutcome",
+    "PendingRemoval",
+    "PendingRow",
     "RemovalOutcome",
     "UnstorableRow",
     "insert_row",
     "last_failure",
+    "record_batch",
     "record_removal",
     "refresh_object",
+    "refresh_objects",
     "row_params",
     "unstorable",
 ]

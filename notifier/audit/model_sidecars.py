@@ -23,21 +23,38 @@ from notifier.inspection.models import CARD_FORMAT
 from notifier.inspection.models.keys import prefix_of, stem_of
 
 
+def sidecar_lock_prefix(provenance: Mapping[str, Any], inspection: Inspection) -> str | None:
+    """The prefix whose lock (``lock_model_prefix``) merging a training row takes; None
+    for a model card that names no model (it merges nothing)."""
+    target = inspection.details.get("sidecar_of")
+    if isinstance(target, Mapping) and isinstance(inspection.details.get("sidecar"), Mapping):
+        return str(target.get("prefix") or "")
+    if inspection.format == CARD_FORMAT:
+        return None
+    return prefix_of(provenance["object_key"])
+
+
 def merge_sidecars(
-    conn: psycopg.Connection[Any], provenance: Mapping[str, Any], inspection: Inspection
+    conn: psycopg.Connection[Any],
+    provenance: Mapping[str, Any],
+    inspection: Inspection,
+    *,
+    locked: bool = False,
 ) -> int:
-    """Merge after writing a training row; returns how many model rows were updated."""
+    """Merge after writing a training row; returns how many model rows were updated.
+
+    ``locked``: the caller already holds the prefix's lock (``sidecar_lock_prefix``).
+    """
     bucket, key = provenance["bucket"], provenance["object_key"]
     details = inspection.details
     target, facts = details.get("sidecar_of"), details.get("sidecar")
-    if isinstance(target, Mapping) and isinstance(facts, Mapping):
-        prefix = str(target.get("prefix") or "")
-        _lock(conn, bucket, prefix)
-        return _merge(conn, bucket, prefix, target.get("stem"), key, facts, None)
-    if inspection.format == CARD_FORMAT:
+    prefix = sidecar_lock_prefix(provenance, inspection)
+    if prefix is None:
         return 0
-    prefix = prefix_of(key)
-    _lock(conn, bucket, prefix)
+    if not locked:
+        _lock(conn, bucket, prefix)
+    if isinstance(target, Mapping) and isinstance(facts, Mapping):
+        return _merge(conn, bucket, prefix, target.get("stem"), key, facts, None)
     already = set(details.get("sidecars") or ())
     recorded = conn.execute(
         query("recorded_sidecars"),

@@ -266,11 +266,11 @@ class Processor:
     def _write_row(
         self, claimed: ClaimedEvent, phase: Phase, inspection: Inspection, batch: Batch
     ) -> None:
-        """The event gets its audit row (written by ``_insert_row`` at commit)."""
+        """The event gets its audit row (written by ``audit.record_batch`` at commit)."""
         batch.rows.append((claimed, phase, inspection))
 
     def _record_removal(self, claimed: ClaimedEvent, phase: Phase, batch: Batch) -> None:
-        """The rows of the removed object are marked deleted (by ``_mark_removal`` at commit)."""
+        """The rows of the removed object are marked deleted (by ``audit.record_batch``)."""
         batch.removals.append((claimed, phase))
 
     def _finish_without_row(self, claimed: ClaimedEvent, note: str, batch: Batch) -> None:
@@ -357,18 +357,33 @@ class Processor:
             *((c, None) for c, _ in batch.removals),
             *batch.finished,
         ]
-        marked: dict[int, str] = {}
-        written: list[tuple[ClaimedEvent, Phase, Inspection]] = []
         with self._pool.connection() as conn, conn.transaction():
             held = self._finish(conn, done)
-            for claimed, phase, inspection in batch.rows:
-                if claimed.id in held:
-                    written.append(
-                        (claimed, phase, self._insert_row(conn, claimed, phase, inspection))
+            outcome = audit.record_batch(
+                conn,
+                [
+                    audit.PendingRow(phase, claimed.provenance(), inspection)
+                    for claimed, phase, inspection in batch.rows
+                    if claimed.id in held
+                ],
+                [
+                    audit.PendingRemoval(
+                        phase,
+                        bucket=claimed.bucket,
+                        key=claimed.object_key,
+                        event_name=claimed.event_name,
+                        version_id=claimed.version_id,
+                        intake_event_id=claimed.id,
                     )
-            for claimed, phase in batch.removals:
-                if claimed.id in held:
-                    marked[claimed.id] = self._mark_removal(conn, claimed, phase)
+                    for claimed, phase in batch.removals
+                    if claimed.id in held
+                ],
+            )
+            marked = {event_id: removal.note for event_id, removal in outcome.removals.items()}
+            if marked:
+                conn.execute(
+                    query("set_event_notes"), {"ids": list(marked), "notes": list(marked.values())}
+                )
             if batch.postponed:
                 conn.execute(
                     query("postpone_events"),
@@ -379,6 +394,11 @@ class Processor:
                         "notes": [note for _, _, note in batch.postponed],
                     },
                 )
+        written = [
+            (claimed, phase, outcome.written.get(claimed.id, inspection))
+            for claimed, phase, inspection in batch.rows
+            if claimed.id in held
+        ]
         for claimed, _ in done:
             if claimed.id not in held:
                 logger.warning(
@@ -409,39 +429,6 @@ class Processor:
             },
         ).fetchall()
         return {row[0] for row in rows}
-
-    def _insert_row(
-        self,
-        conn: psycopg.Connection[Any],
-        claimed: ClaimedEvent,
-        phase: Phase,
-        inspection: Inspection,
-    ) -> Inspection:
-        """Write the row; one PostgreSQL refuses despite the storable boundary becomes an
-        ``error`` row at once (never a retry: the same row would be refused again)."""
-        try:
-            with conn.transaction():  # a savepoint: a refused row undoes only itself
-                audit.insert_row(conn, phase, claimed.provenance(), inspection)
-        except audit.UnstorableRow as exc:
-            logger.warning("audit row refused: %s", exc, extra=claimed.log_fields())
-            inspection = audit.unstorable(inspection, exc)
-            audit.insert_row(conn, phase, claimed.provenance(), inspection)
-        return inspection
-
-    def _mark_removal(
-        self, conn: psycopg.Connection[Any], claimed: ClaimedEvent, phase: Phase
-    ) -> str:
-        outcome = audit.record_removal(
-            conn,
-            phase,
-            bucket=claimed.bucket,
-            key=claimed.object_key,
-            event_name=claimed.event_name,
-            version_id=claimed.version_id,
-            intake_event_id=claimed.id,
-        )
-        conn.execute(query("set_event_note"), {"id": claimed.id, "note": outcome.note})
-        return str(outcome.note)
 
     def _log_outcomes(
         self,

@@ -61,25 +61,165 @@ INSERT INTO evaluation_events (
 )
 ON CONFLICT (intake_event_id) DO NOTHING
 
--- name: lock_object
--- One key's events are applied one transaction at a time (notifier.audit.refresh_object).
-SELECT pg_advisory_xact_lock(hashtextextended(%(bucket)s || '/' || %(object_key)s, 8))
+-- name: insert_ingestion_rows
+-- A batch's rows in one statement (notifier.audit.record_batch): one array per column,
+-- the same arrays for every phase; returns the events that got their row now.
+INSERT INTO ingestion_events (
+    timestamp_ingesta, nombre_archivo, ruta_minio, num_registros, estado,
+    reason, format, details, bucket, object_key, etag, version_id, size_bytes,
+    content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
+    run_id, principal_id, source_ip, request_id
+)
+SELECT event_time, file_name, uri, num_registros, estado, reason, format, details, bucket,
+       object_key, etag, version_id, size_bytes, content_type, event_name, origin,
+       intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id,
+       source_ip::inet, request_id
+FROM unnest(
+    %(event_time)s::timestamptz[], %(file_name)s::text[], %(uri)s::text[],
+    %(num_registros)s::bigint[], %(estado)s::text[], %(reason)s::text[], %(format)s::text[],
+    %(details)s::jsonb[], %(parametros)s::jsonb[], %(metrics)s::jsonb[], %(bucket)s::text[],
+    %(object_key)s::text[], %(etag)s::text[], %(version_id)s::text[], %(size_bytes)s::bigint[],
+    %(content_type)s::text[], %(event_name)s::text[], %(origin)s::text[],
+    %(intake_event_id)s::bigint[], %(modelo_nombre)s::text[], %(nombre_dataset)s::text[],
+    %(run_id)s::text[], %(principal_id)s::text[], %(source_ip)s::text[], %(request_id)s::text[]
+) AS batch (
+    event_time, file_name, uri, num_registros, estado, reason, format, details, parametros,
+    metrics, bucket, object_key, etag, version_id, size_bytes, content_type, event_name,
+    origin, intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id, source_ip,
+    request_id
+)
+ORDER BY intake_event_id
+ON CONFLICT (intake_event_id) DO NOTHING
+RETURNING intake_event_id
 
--- name: object_rows
--- {table} is a phase table (sql.Identifier): every audit row of one key, with the
--- time and sequencer of the event that created it.
-SELECT audit.id, audit.version_id, audit.etag, created.event_time, created.sequencer,
-       audit.intake_event_id, audit.estado, audit.reason
+-- name: insert_transformation_rows
+-- A batch's rows in one statement (notifier.audit.record_batch): one array per column,
+-- the same arrays for every phase; returns the events that got their row now.
+INSERT INTO transformation_events (
+    timestamp_transformacion, nombre_archivo, ruta_minio, num_registros, estado,
+    reason, format, details, bucket, object_key, etag, version_id, size_bytes,
+    content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
+    run_id, principal_id, source_ip, request_id
+)
+SELECT event_time, file_name, uri, num_registros, estado, reason, format, details, bucket,
+       object_key, etag, version_id, size_bytes, content_type, event_name, origin,
+       intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id,
+       source_ip::inet, request_id
+FROM unnest(
+    %(event_time)s::timestamptz[], %(file_name)s::text[], %(uri)s::text[],
+    %(num_registros)s::bigint[], %(estado)s::text[], %(reason)s::text[], %(format)s::text[],
+    %(details)s::jsonb[], %(parametros)s::jsonb[], %(metrics)s::jsonb[], %(bucket)s::text[],
+    %(object_key)s::text[], %(etag)s::text[], %(version_id)s::text[], %(size_bytes)s::bigint[],
+    %(content_type)s::text[], %(event_name)s::text[], %(origin)s::text[],
+    %(intake_event_id)s::bigint[], %(modelo_nombre)s::text[], %(nombre_dataset)s::text[],
+    %(run_id)s::text[], %(principal_id)s::text[], %(source_ip)s::text[], %(request_id)s::text[]
+) AS batch (
+    event_time, file_name, uri, num_registros, estado, reason, format, details, parametros,
+    metrics, bucket, object_key, etag, version_id, size_bytes, content_type, event_name,
+    origin, intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id, source_ip,
+    request_id
+)
+ORDER BY intake_event_id
+ON CONFLICT (intake_event_id) DO NOTHING
+RETURNING intake_event_id
+
+-- name: insert_training_rows
+-- A batch's rows in one statement (notifier.audit.record_batch): one array per column,
+-- the same arrays for every phase; returns the events that got their row now.
+INSERT INTO training_events (
+    timestamp_entrenamiento, ruta_modelo, num_registros, parametros, estado,
+    reason, format, details, bucket, object_key, etag, version_id, size_bytes,
+    content_type, event_name, origin, intake_event_id, modelo_nombre, nombre_dataset,
+    run_id, principal_id, source_ip, request_id
+)
+SELECT event_time, uri, num_registros, parametros, estado, reason, format, details, bucket,
+       object_key, etag, version_id, size_bytes, content_type, event_name, origin,
+       intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id,
+       source_ip::inet, request_id
+FROM unnest(
+    %(event_time)s::timestamptz[], %(file_name)s::text[], %(uri)s::text[],
+    %(num_registros)s::bigint[], %(estado)s::text[], %(reason)s::text[], %(format)s::text[],
+    %(details)s::jsonb[], %(parametros)s::jsonb[], %(metrics)s::jsonb[], %(bucket)s::text[],
+    %(object_key)s::text[], %(etag)s::text[], %(version_id)s::text[], %(size_bytes)s::bigint[],
+    %(content_type)s::text[], %(event_name)s::text[], %(origin)s::text[],
+    %(intake_event_id)s::bigint[], %(modelo_nombre)s::text[], %(nombre_dataset)s::text[],
+    %(run_id)s::text[], %(principal_id)s::text[], %(source_ip)s::text[], %(request_id)s::text[]
+) AS batch (
+    event_time, file_name, uri, num_registros, estado, reason, format, details, parametros,
+    metrics, bucket, object_key, etag, version_id, size_bytes, content_type, event_name,
+    origin, intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id, source_ip,
+    request_id
+)
+ORDER BY intake_event_id
+ON CONFLICT (intake_event_id) DO NOTHING
+RETURNING intake_event_id
+
+-- name: insert_evaluation_rows
+-- A batch's rows in one statement (notifier.audit.record_batch): one array per column,
+-- the same arrays for every phase; returns the events that got their row now.
+INSERT INTO evaluation_events (
+    timestamp_eval, modelo_nombre, nombre_dataset, ruta_resultados, metrics, estado,
+    num_registros, reason, format, details, bucket, object_key, etag, version_id,
+    size_bytes, content_type, event_name, origin, intake_event_id, run_id, principal_id,
+    source_ip, request_id
+)
+SELECT event_time, modelo_nombre, nombre_dataset, uri, metrics, estado, num_registros, reason,
+       format, details, bucket, object_key, etag, version_id, size_bytes, content_type,
+       event_name, origin, intake_event_id, run_id, principal_id, source_ip::inet,
+       request_id
+FROM unnest(
+    %(event_time)s::timestamptz[], %(file_name)s::text[], %(uri)s::text[],
+    %(num_registros)s::bigint[], %(estado)s::text[], %(reason)s::text[], %(format)s::text[],
+    %(details)s::jsonb[], %(parametros)s::jsonb[], %(metrics)s::jsonb[], %(bucket)s::text[],
+    %(object_key)s::text[], %(etag)s::text[], %(version_id)s::text[], %(size_bytes)s::bigint[],
+    %(content_type)s::text[], %(event_name)s::text[], %(origin)s::text[],
+    %(intake_event_id)s::bigint[], %(modelo_nombre)s::text[], %(nombre_dataset)s::text[],
+    %(run_id)s::text[], %(principal_id)s::text[], %(source_ip)s::text[], %(request_id)s::text[]
+) AS batch (
+    event_time, file_name, uri, num_registros, estado, reason, format, details, parametros,
+    metrics, bucket, object_key, etag, version_id, size_bytes, content_type, event_name,
+    origin, intake_event_id, modelo_nombre, nombre_dataset, run_id, principal_id, source_ip,
+    request_id
+)
+ORDER BY intake_event_id
+ON CONFLICT (intake_event_id) DO NOTHING
+RETURNING intake_event_id
+
+-- name: lock_objects
+-- The keys of a batch (and the model prefixes its sidecar merges touch, lock_model_prefix
+-- in models.sql) are applied one transaction at a time. Locks are taken in one order,
+-- so two workers whose batches share keys wait for each other instead of deadlocking.
+SELECT count(pg_advisory_xact_lock(lock_id))
+FROM (
+    SELECT DISTINCT lock_id
+    FROM (
+        SELECT hashtextextended(object.bucket || '/' || object.object_key, 8)
+        FROM unnest(%(buckets)s::text[], %(keys)s::text[]) AS object (bucket, object_key)
+        UNION ALL
+        SELECT hashtextextended(model.bucket || '/' || model.prefix, 0)
+        FROM unnest(%(prefix_buckets)s::text[], %(prefixes)s::text[]) AS model (bucket, prefix)
+    ) AS wanted (lock_id)
+    ORDER BY lock_id
+) AS ordered
+
+-- name: objects_rows
+-- {table} is a phase table (sql.Identifier): every audit row of the given keys (the
+-- hash index on object_key; the caller keeps the rows of its buckets), with the time
+-- and sequencer of the event that created it and the state it has now.
+SELECT audit.id, audit.bucket, audit.object_key, audit.version_id, audit.etag,
+       created.event_time, created.sequencer, audit.intake_event_id, audit.estado,
+       audit.reason, audit.deleted_at, audit.is_current
 FROM {table} AS audit
 JOIN intake_events AS created ON created.id = audit.intake_event_id
-WHERE audit.bucket = %(bucket)s AND audit.object_key = %(object_key)s
+WHERE audit.object_key = ANY(%(keys)s::text[])
 
--- name: object_removals
--- The removals of one key already recorded, and the one being recorded now.
-SELECT id, event_name, version_id, event_time, sequencer
+-- name: objects_removals
+-- The removals of the given keys already recorded, and those being recorded now (the
+-- caller keeps the removals of its buckets).
+SELECT id, bucket, object_key, event_name, version_id, event_time, sequencer
 FROM intake_events
-WHERE bucket = %(bucket)s AND object_key = %(object_key)s AND event_kind = 'removed'
-  AND (status = 'done' OR id = %(removal_id)s)
+WHERE object_key = ANY(%(keys)s::text[]) AND event_kind = 'removed'
+  AND (status = 'done' OR id = ANY(%(removal_ids)s::bigint[]))
 
 -- name: set_object_states
 -- {table} is a phase table (sql.Identifier). Writes only what changed.

@@ -52,8 +52,12 @@ FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[], %(notes)s::text[])
 WHERE e.id = held.id AND e.attempts = held.attempts AND e.status = 'processing'
 RETURNING e.id
 
--- name: set_event_note
-UPDATE intake_events SET note = %(note)s WHERE id = %(id)s
+-- name: set_event_notes
+-- The notes of a batch's removals, known once their effect is derived.
+UPDATE intake_events AS e
+SET note = noted.note
+FROM unnest(%(ids)s::bigint[], %(notes)s::text[]) AS noted (id, note)
+WHERE e.id = noted.id
 
 -- name: postpone_events
 UPDATE intake_events AS e
