@@ -10,8 +10,9 @@ are uploaded and their events stored, then
      processes the same events from scratch with its own Processor and run_until_idle,
      in PROCESSES worker processes.
 Printed per checkout: events/s, the ratio to the baseline and to the first checkout,
-database round trips (counted in the client), commits (pg_stat_database) and S3
-requests (counted in the client) per event, and a check of exactly one row per event.
+database round trips (counted in the client), commits (pg_stat_database), S3 requests
+(counted in the client) and CPU time of the worker processes per event, and a check of
+exactly one row per event.
 
     .venv/bin/python bench/bench_processing.py [--objects 3000] \
         [--code /work/wt/perf-base:2:2 --code .:2:2]
@@ -125,6 +126,7 @@ def bare_claim_and_mark(url: str) -> dict[str, Any]:
         "round_trips": (handled * 2 + 1) / handled,
         "commits": (after["commits"] - before["commits"]) / handled,
         "s3": 0.0,
+        "cpu_ms": 0.0,
     }
 
 
@@ -159,6 +161,7 @@ def run_checkout(servers: stack.Servers, spec: str, count: int) -> dict[str, Any
         "round_trips": sum(r["round_trips"] for r in results) / count,
         "s3": sum(r["s3_requests"] for r in results) / count,
         "commits": (after["commits"] - before["commits"]) / count,
+        "cpu_ms": sum(r["cpu"] for r in results) / count * 1000,
         "rows": rows,
         "exact": rows == events == ok == count and done is not None and done[0] == count,
     }
@@ -188,15 +191,13 @@ def child(threads: int) -> None:
     stack.COUNTS["round_trips"] = 0
     stack.wait_for_go()
     started = time.time()
-    if os.environ.get("BENCH_PROFILE"):  # one thread, profiled
+    cpu_started = time.process_time()
+    if os.environ.get("BENCH_PROFILE"):  # one thread, profiled in CPU time (not waits)
         import cProfile
 
-        cProfile.runctx(
-            "run_until_idle(processor, count)",
-            globals(),
-            locals(),
-            f"{os.environ['BENCH_PROFILE']}.{os.getpid()}",
-        )
+        profile = cProfile.Profile(time.process_time)
+        profile.runcall(run_until_idle, processor, count)
+        profile.dump_stats(f"{os.environ['BENCH_PROFILE']}.{os.getpid()}")
         threads = 0
     workers = [
         threading.Thread(target=run_until_idle, args=(processor, count)) for _ in range(threads)
@@ -206,8 +207,13 @@ def child(threads: int) -> None:
     for worker in workers:
         worker.join()
     ended = time.time()
+    cpu = time.process_time() - cpu_started
     pool.close()
-    print(json.dumps({"started": started, "ended": ended, "handled": handled, **stack.COUNTS}))
+    print(
+        json.dumps(
+            {"started": started, "ended": ended, "handled": handled, "cpu": cpu, **stack.COUNTS}
+        )
+    )
 
 
 def main() -> None:
@@ -237,17 +243,18 @@ def main() -> None:
             measured.append(run_checkout(servers, spec, args.objects))
     print(
         f"{'':44} {'events/s':>9} {'x bare':>7} {'x first':>8}"
-        f" {'db trips/ev':>11} {'commits/ev':>10} {'S3 req/ev':>9}  one row per event"
+        f" {'db trips/ev':>11} {'commits/ev':>10} {'S3 req/ev':>9} {'CPU ms/ev':>9}"
+        "  one row per event"
     )
     print(
         f"{'bare claim-and-mark (1 connection)':44} {bare['rate']:9.0f} {1:7.2f} {'':>8}"
-        f" {bare['round_trips']:11.2f} {bare['commits']:10.2f} {bare['s3']:9.2f}"
+        f" {bare['round_trips']:11.2f} {bare['commits']:10.2f} {bare['s3']:9.2f} {'':>9}"
     )
     for result in measured:
         print(
             f"{result['label']:44} {result['rate']:9.0f} {result['rate'] / bare['rate']:7.2f}"
             f" {result['rate'] / measured[0]['rate']:8.2f} {result['round_trips']:11.2f}"
-            f" {result['commits']:10.2f} {result['s3']:9.2f}  "
+            f" {result['commits']:10.2f} {result['s3']:9.2f} {result['cpu_ms']:9.2f}  "
             f"{'yes' if result['exact'] else 'NO: ' + str(result['rows']) + ' rows'}"
         )
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -233,7 +234,13 @@ def _candidates(default_delimiter: str) -> tuple[str, ...]:
 def _choose_delimiter(
     text: str, candidates: Sequence[str], *, complete: bool
 ) -> tuple[str, list[list[str]], str]:
-    samples = {d: _sample(text, d, complete=complete) for d in candidates}
+    # A candidate absent from the text splits no record: each of its records would be
+    # one field, which neither wins nor breaks "one field per record" below, so it is
+    # parsed only as the default (half the parses of a comma-separated file).
+    samples = {
+        d: _sample(text, d, complete=complete) if d in text or d == candidates[0] else []
+        for d in candidates
+    }
     best: str | None = None
     for delimiter in candidates:
         rows = samples[delimiter]
@@ -284,9 +291,7 @@ def _detect_header(rows: list[list[str]]) -> tuple[bool, str]:
         return True, "header present: a lone row with text"
     names = alike = 0
     for column, kind in enumerate(first):
-        below = [_kind(row[column]) for row in rows[1:] if column < len(row)]
-        typed = [k for k in below if k is not None]
-        if not typed or any(k != "typed" for k in typed):
+        if kind is None or not _typed_below(rows, column):
             continue
         if kind == "text":
             names += 1
@@ -300,6 +305,19 @@ def _detect_header(rows: list[list[str]]) -> tuple[bool, str]:
             f"header absent: row 1 is numbers or dates like the rows below in {alike} column(s)",
         )
     return True, "header present: assumed (no column of numbers or dates to compare)"
+
+
+def _typed_below(rows: list[list[str]], column: int) -> bool:
+    """True when the column's values below the first row are numbers or dates (one at
+    least, missing values aside); stops at the first text."""
+    typed = False
+    for row in itertools.islice(rows, 1, None):
+        if column < len(row):
+            kind = _kind(row[column])
+            if kind == "text":
+                return False
+            typed = typed or kind == "typed"
+    return typed
 
 
 def _kind(cell: str) -> str | None:
