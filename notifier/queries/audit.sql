@@ -215,7 +215,7 @@ WHERE audit.object_key = ANY(%(keys)s::text[])
 
 -- name: objects_removals
 -- The removals of the given keys already recorded, and those being recorded now (the
--- caller keeps the removals of its buckets).
+-- caller keeps the removals of its buckets); the partial index of removal keys (015).
 SELECT id, bucket, object_key, event_name, version_id, event_time, sequencer
 FROM intake_events
 WHERE object_key = ANY(%(keys)s::text[]) AND event_kind = 'removed'
