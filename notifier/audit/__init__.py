@@ -248,26 +248,6 @@ def _insert_one_by_one(
     return written
 
 
-def insert_row(
-    conn: psycopg.Connection[Any],
-    phase: Phase,
-    provenance: Mapping[str, Any],
-    inspection: Inspection,
-) -> bool:
-    """Write the audit row of one event and derive its key's state again; False when
-    that event already has its row.
-
-    Raises UnstorableRow when PostgreSQL refuses the row despite the storable
-    boundary (the transaction is then to be rolled back).
-    """
-    row = PendingRow(phase, provenance, inspection)
-    _lock(conn, {row.key()}, _sidecar_prefixes([row]))
-    inserted = _insert_one(conn, phase, provenance, inspection, locked=True)
-    if inserted:
-        refresh_objects(conn, {row.key()})
-    return inserted
-
-
 def _insert_one(
     conn: psycopg.Connection[Any],
     phase: Phase,
@@ -317,36 +297,6 @@ def unstorable(inspection: Inspection, cause: UnstorableRow) -> Inspection:
     """The error row written, at once, in place of a row PostgreSQL refused."""
     reason = f"{UNSTORABLE_REASON_PREFIX} ({inspection.estado}): {cause}"
     return Inspection.error(inspection.format, storable_text(" ".join(reason.split())))
-
-
-def record_removal(
-    conn: psycopg.Connection[Any],
-    phase: Phase,
-    *,
-    bucket: str,
-    key: str,
-    event_name: str,
-    version_id: str | None,
-    intake_event_id: int,
-) -> RemovalOutcome:
-    """Apply one removal event (not yet marked done) to the rows of its key."""
-    removal = PendingRemoval(phase, bucket, key, event_name, version_id, intake_event_id)
-    return record_batch(conn, [], [removal]).removals[intake_event_id]
-
-
-def refresh_object(
-    conn: psycopg.Connection[Any],
-    phase: Phase,
-    *,
-    bucket: str,
-    key: str,
-    removal_id: int | None = None,
-) -> int:
-    """Derive ``deleted_at`` and ``is_current`` of every row of one key (locking it);
-    returns how many rows changed. See :func:`refresh_objects`."""
-    _lock(conn, {(phase, bucket, key)}, ())
-    removal_ids = [] if removal_id is None else [removal_id]
-    return refresh_objects(conn, {(phase, bucket, key)}, removal_ids).get((phase, bucket, key), 0)
 
 
 def refresh_objects(
@@ -457,11 +407,8 @@ __all__ = [
     "PendingRow",
     "RemovalOutcome",
     "UnstorableRow",
-    "insert_row",
     "last_failure",
     "record_batch",
-    "record_removal",
-    "refresh_object",
     "refresh_objects",
     "row_params",
     "unstorable",
