@@ -323,6 +323,8 @@ def _typed_below(rows: list[list[str]], column: int) -> bool:
 def _kind(cell: str) -> str | None:
     """None for a missing value, 'typed' for a number or date, else 'text'."""
     value = cell.strip()
+    if value.isdecimal():  # the commonest cell, and what _NUMBER matches first
+        return "typed"
     if value.lower() in MISSING_VALUES:
         return None
     return "typed" if _NUMBER.match(value) or _DATE.match(value) else "text"
