@@ -1,7 +1,7 @@
 """Analysis: datasets, runs, lineage and anomalies derived from the audit rows.
 
-``on_row_written`` is the one call processing makes after it commits a row; it never
-raises. ``analyze`` recomputes a time range (``notifier analyze``); ``refresh``
+``on_row_written`` (``on_rows_written`` for a batch's rows at once) is the one call
+processing makes after it commits rows; it never raises. ``analyze`` recomputes a time range (``notifier analyze``); ``refresh``
 re-judges what depends on the clock (``notifier report``).
 """
 
@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 from psycopg.errors import LockNotAvailable
 from psycopg_pool import ConnectionPool
 
-from notifier.analysis.engine import Refreshed, Summary, analyze, analyze_written, refresh
+from notifier.analysis.engine import (
+    Refreshed,
+    Summary,
+    analyze,
+    analyze_written,
+    analyze_written_many,
+    refresh,
+)
 from notifier.config import AnalysisSettings
 from notifier.db import query
 from notifier.phases import Phase
@@ -43,6 +51,30 @@ def on_row_written(
         logger.exception(
             "analysis of a written row failed; `notifier analyze` will redo it",
             extra={"action": "analysis", "event_id": intake_event_id},
+        )
+
+
+def on_rows_written(
+    pool: ConnectionPool, settings: AnalysisSettings, written: Sequence[tuple[Phase, int]]
+) -> None:
+    """Analyse the rows just written for events, (phase, intake event id) each, as one
+    batch in one transaction (a few round trips however many rows). Never raises."""
+    if not written:
+        return
+    try:
+        with pool.connection() as conn:
+            analyze_written_many(
+                conn, settings, [(p.short_name, i) for p, i in written], datetime.now(UTC)
+            )
+    except LockNotAvailable:
+        logger.info(
+            "another analysis is running; these rows are left to the next refresh",
+            extra={"action": "analysis", "rows": len(written)},
+        )
+    except Exception:
+        logger.exception(
+            "analysis of written rows failed; `notifier analyze` will redo them",
+            extra={"action": "analysis", "rows": len(written)},
         )
 
 
@@ -90,6 +122,7 @@ __all__ = [
     "analyze",
     "catch_up",
     "on_row_written",
+    "on_rows_written",
     "refresh",
     "start_catch_up",
 ]

@@ -1,0 +1,824 @@
+"""A batch's working set: what analysing a batch of rows reads, loaded in a few
+statements, and what it changes, written in a few.
+
+Analysis judges rows one by one in event-time order, each against the history before
+it; a row's verdict can depend on the rows judged just before it (its run, its
+inputs, the anomalies that keep a point out of a later history). A ``Workspace``
+keeps that order and those answers without a query per row:
+
+- before the batch, one pipelined round trip loads everything the batch's rows may
+  ask for: the members near them in time (sessions), runs by key, each (phase,
+  dataset)'s members in the anomaly window, each model's evaluations, and the
+  lineage candidates, which depend only on the audit rows (objects by key, rows by
+  run id, the latest output before a time, names);
+- rows are then analysed in memory, in order; what a row changes (its member, run,
+  links, anomalies) is seen by the rows after it, as it would have been in the
+  database;
+- after the batch, the changes are written with multi-row statements, in one more
+  pipelined round trip.
+
+Names a row declares but that match no object's key are looked up in one more round
+trip, and run ids beyond the first RUN_IDS_PER_FETCH in one each.
+
+Whatever the database held before the batch that a batch row could see is loaded; a
+batch row's state is taken from the workspace once the batch changed it. So a batch
+gives the verdicts analysing its rows one at a time gives (tests/integration/
+test_analysis_batches.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from notifier.analysis.datasets import DatasetIdentity
+from notifier.analysis.model import AuditRow, Finding
+from notifier.config import AnalysisSettings
+from notifier.db import query
+
+RowKey = tuple[str, int]
+"""(phase, row_id): one audit row."""
+
+ROW_COUNT_FLAGS: Final = frozenset({"row_count", "empty_output"})
+"""Open anomalies that keep a point out of a later row-count history."""
+
+METRIC_RULE: Final = "metric_regression"
+
+RUN_IDS_PER_FETCH: Final = 64
+"""Run ids taken from the sequence at a time (unused ones leave gaps, as upserts do)."""
+
+
+@dataclass
+class Source:
+    """An audit row as a lineage input: what links, and the rules over them, need.
+
+    ``dataset`` and ``open`` are the database's when loaded (``dataset`` None: no
+    member then); the workspace's own state wins for rows it changed."""
+
+    phase: str
+    phase_table: str
+    row_id: int
+    event_time: datetime
+    uri: str
+    num_registros: int | None
+    estado: str
+    dataset: str | None = None
+    open: list[tuple[str, str | None, float | None]] = field(default_factory=list)
+
+    @property
+    def key(self) -> RowKey:
+        return (self.phase, self.row_id)
+
+
+@dataclass
+class Member:
+    run: int
+    dataset: str
+    key_pattern: str
+    event_time: datetime
+
+
+@dataclass
+class Run:
+    id: int
+    run_key: str
+    grouped_by: str
+    started_at: datetime
+    ended_at: datetime
+    new: bool = False
+    changed: bool = False
+
+
+@dataclass
+class Entry:
+    """A member of a (phase, dataset) group, or an evaluation of a model."""
+
+    row_id: int
+    event_time: datetime
+    estado: str
+    num_registros: int | None
+    uri: str
+    modelo_nombre: str | None
+    has_columns: bool
+    details: Mapping[str, Any]
+    open_rules: frozenset[str]
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        return (self.event_time, self.row_id)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """An earlier version a rule compares with: its details (or metrics), uri and time."""
+
+    details: Mapping[str, Any]
+    uri: str
+    event_time: datetime
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a row (a lineage link with its source row)."""
+
+    dataset: str
+    num_registros: int | None
+    estado: str
+    method: str
+    confidence: float
+    uri: str
+
+
+@dataclass
+class _Group:
+    entries: list[Entry] = field(default_factory=list)
+    ids: set[int] = field(default_factory=set)
+    before: Previous | None = None
+
+    def add(self, entry: Entry) -> None:
+        if entry.row_id not in self.ids:
+            self.ids.add(entry.row_id)
+            bisect.insort(self.entries, entry, key=lambda e: e.order)
+
+
+def _source(row: Sequence[Any], offset: int) -> Source:
+    """A Source from the columns phase, phase_table, row_id, event_time, uri,
+    num_registros, estado, dataset, open starting at ``offset``."""
+    phase, table, row_id, at, uri, records, estado, dataset, opened = row[offset : offset + 9]
+    return Source(
+        phase, table, row_id, at, uri, records, estado, dataset, [tuple(x) for x in opened or []]
+    )
+
+
+def upstream_csv(phases: Sequence[str]) -> str:
+    return ",".join(phases)
+
+
+class Workspace:
+    """The working set of one batch (see the module docstring)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], settings: AnalysisSettings) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.chunk: dict[RowKey, AuditRow] = {}
+        self.members: dict[RowKey, Member] = {}
+        self.by_run: dict[int, set[RowKey]] = defaultdict(set)
+        self.runs: dict[int, Run] = {}
+        self.run_of_key: dict[str, int] = {}
+        self.merged_into: dict[int, int] = {}
+        self.merges: list[int] = []
+        self.deleted_runs: set[int] = set()
+        self._session_times: list[tuple[datetime, int, str]] = []
+        self._session_keys: set[RowKey] = set()
+        self._free_ids: list[int] = []
+        self.assigned: dict[RowKey, Member] = {}
+        self.links: dict[RowKey, list[Any]] = {}
+        self.findings: dict[RowKey, list[Finding]] = {}
+        self.finding_runs: dict[RowKey, int] = {}
+        self.groups: dict[tuple[str, str], _Group] = {}
+        self.models: dict[str, _Group] = {}
+        self.objects: dict[tuple[str, str | None, str, datetime], Source] = {}
+        self.names: dict[tuple[str, str, datetime], tuple[Source, bool, bool]] = {}
+        self.run_id_rows: dict[str, list[Source]] = defaultdict(list)
+        self.latest: dict[tuple[str, datetime, datetime], Source] = {}
+        self.run_inputs: dict[RowKey, Source] = {}
+
+    # --- loading -------------------------------------------------------------------
+
+    def load(self, rows: Sequence[AuditRow], identities: Sequence[DatasetIdentity]) -> None:
+        """Everything ``rows`` (in analysis order) may ask for, in one round trip (plus
+        one for names declared but not found as objects)."""
+        from notifier.analysis import lineage  # lineage uses the workspace's types
+
+        settings = self.settings
+        gap = timedelta(minutes=settings.run_gap_minutes)
+        window = timedelta(days=settings.window_days)
+        for row in rows:
+            self.chunk[(row.phase, row.row_id)] = row
+        keys = list(self.chunk)
+        ranges = _merge_ranges((r.event_time - gap, r.event_time + gap) for r in rows)
+        run_keys = sorted(
+            {f"run_id:{r.run_id}" for r in rows if r.run_id}
+            | {f"session:{r.phase}:{r.row_id}" for r in rows if not r.run_id}
+        )
+        groups: dict[tuple[str, str], list[datetime]] = {}
+        models: dict[str, list[datetime]] = {}
+        for row, identity in zip(rows, identities, strict=True):
+            if row.phase == "evaluation" and row.modelo_nombre:
+                _widen(models, row.modelo_nombre, row.event_time)
+            elif row.phase in ("ingestion", "transformation", "evaluation"):
+                _widen(groups, (row.phase, identity.dataset), row.event_time)
+        group_keys = list(groups)
+        model_keys = list(models)
+        objects: list[tuple[str, str | None, str, datetime]] = []
+        run_ids: set[str] = set()
+        latest: list[tuple[str, datetime, datetime]] = []
+        lineage_window = timedelta(hours=settings.lineage_window_hours)
+        for row in rows:
+            upstream = lineage.UPSTREAM.get(row.phase)
+            if upstream is None:
+                continue
+            declared = lineage.declared_of(row)
+            if declared:
+                for text in declared:
+                    for reading in lineage.parse_reference(text):
+                        objects.append(
+                            (upstream_csv(upstream), reading.bucket, reading.key, row.event_time)
+                        )
+                continue
+            if row.run_id:
+                run_ids.add(row.run_id)
+            if row.phase != "transformation":
+                latest.extend(
+                    (phase, row.event_time, row.event_time - lineage_window) for phase in upstream
+                )
+        objects = list(dict.fromkeys(objects))
+        latest = list(dict.fromkeys(latest))
+        sessions = any(r.phase == "transformation" and not lineage.declared_of(r) for r in rows)
+        conn = self.conn
+        with conn.pipeline():
+            near_params = {
+                "starts": [s for s, _ in ranges],
+                "ends": [e for _, e in ranges],
+                "phases": [p for p, _ in keys],
+                "row_ids": [i for _, i in keys],
+            }
+            near = conn.execute(query("analysis_batch_members"), near_params)
+            by_key = conn.execute(query("analysis_batch_runs_by_key"), {"keys": run_keys})
+            ids = conn.execute(
+                query("analysis_batch_run_ids"), {"count": min(len(rows), RUN_IDS_PER_FETCH)}
+            )
+            history = before = evaluations = found = by_run_id = outputs = inputs = None
+            if sessions:
+                inputs = conn.execute(
+                    query("analysis_batch_run_inputs_near"), {**near_params, "keys": run_keys}
+                )
+            if groups:
+                params = {
+                    "phases": [p for p, _ in group_keys],
+                    "datasets": [d for _, d in group_keys],
+                    "starts": [groups[g][0] - window for g in group_keys],
+                }
+                history = conn.execute(
+                    query("analysis_batch_history"),
+                    {**params, "ends": [groups[g][1] for g in group_keys]},
+                )
+                before = conn.execute(query("analysis_batch_history_before"), params)
+            if models:
+                evaluations = conn.execute(
+                    query("analysis_batch_model_evaluations"),
+                    {
+                        "models": model_keys,
+                        "starts": [models[m][0] for m in model_keys],
+                        "ends": [models[m][1] for m in model_keys],
+                    },
+                )
+            if objects:
+                found = conn.execute(
+                    query("analysis_batch_find_objects"),
+                    {
+                        "phases": [o[0] for o in objects],
+                        "buckets": [o[1] for o in objects],
+                        "keys": [o[2] for o in objects],
+                        "ats": [o[3] for o in objects],
+                    },
+                )
+            if run_ids:
+                by_run_id = conn.execute(
+                    query("analysis_batch_rows_of_run_ids"),
+                    {
+                        "run_ids": sorted(run_ids),
+                        "phases": ["ingestion", "transformation", "training"],
+                    },
+                )
+            if latest:
+                outputs = conn.execute(
+                    query("analysis_batch_latest_outputs"),
+                    {
+                        "phases": [x[0] for x in latest],
+                        "ats": [x[1] for x in latest],
+                        "sinces": [x[2] for x in latest],
+                    },
+                )
+        for phase, row_id, run, dataset, pattern, at, run_key, grouped_by, s, e in near:
+            self._know_run(Run(run, run_key, grouped_by, s, e))
+            self._add_member((phase, row_id), Member(run, dataset, pattern, at))
+            if grouped_by == "session":
+                self._add_session((phase, row_id), at)
+        for run, run_key, grouped_by, s, e in by_key:
+            self._know_run(Run(run, run_key, grouped_by, s, e))
+        self._free_ids = [int(r[0]) for r in ids][::-1]
+        if inputs is not None:
+            for row in inputs:
+                run, dataset, pattern, *rest = row
+                source = Source(*rest[:7], dataset, [tuple(x) for x in rest[7] or []])
+                self.run_inputs[source.key] = source
+                if source.key not in self.members:
+                    self._add_member(source.key, Member(run, dataset, pattern, source.event_time))
+        if history is not None and before is not None:
+            for key in group_keys:
+                self.groups[key] = _Group()
+            for ord_, row_id, at, estado, n, uri, model, cols, details, opened in history:
+                group = self.groups[group_keys[ord_ - 1]]
+                group.ids.add(row_id)
+                group.entries.append(
+                    Entry(row_id, at, estado, n, uri, model, bool(cols), details, frozenset(opened))
+                )
+            for group in self.groups.values():
+                group.entries.sort(key=lambda x: x.order)
+            for ord_, _, at, uri, details in before:
+                self.groups[group_keys[ord_ - 1]].before = Previous(details, uri, at)
+        if evaluations is not None:
+            for model in model_keys:
+                self.models[model] = _Group()
+            for ord_, row_id, at, estado, uri, metrics, flagged in evaluations:
+                entry = Entry(
+                    row_id,
+                    at,
+                    estado,
+                    None,
+                    uri,
+                    None,
+                    False,
+                    {"metrics": metrics},
+                    frozenset({METRIC_RULE} if flagged else ()),
+                )
+                group = self.models[model_keys[ord_ - 1]]
+                if at < models[model_keys[ord_ - 1]][0]:
+                    group.before = Previous(entry.details, uri, at)
+                else:
+                    group.entries.append(entry)
+            for group in self.models.values():
+                group.entries.sort(key=lambda x: x.order)
+        if found is not None:
+            for row in found:
+                self.objects[objects[row[0] - 1]] = _source(row, 1)
+        if by_run_id is not None:
+            for row in by_run_id:
+                self.run_id_rows[row[0]].append(_source(row, 1))
+            for sources in self.run_id_rows.values():
+                sources.sort(key=lambda s: (s.event_time, s.row_id))
+        if outputs is not None:
+            for row in outputs:
+                self.latest[latest[row[0] - 1]] = _source(row, 1)
+        self._load_names(rows, objects)
+
+    def _load_names(self, rows: Sequence[AuditRow], objects: Sequence[Any]) -> None:
+        from notifier.analysis import lineage
+
+        names: list[tuple[str, str, datetime]] = []
+        for row in rows:
+            upstream = lineage.UPSTREAM.get(row.phase)
+            if upstream is None:
+                continue
+            for text in lineage.declared_of(row):
+                if not any(
+                    (upstream_csv(upstream), r.bucket, r.key, row.event_time) in self.objects
+                    for r in lineage.parse_reference(text)
+                ):
+                    names.append((upstream_csv(upstream), text.strip("/"), row.event_time))
+        names = list(dict.fromkeys(names))
+        if not names:
+            return
+        found = self.conn.execute(
+            query("analysis_batch_find_by_name"),
+            {
+                "phases": [n[0] for n in names],
+                "names": [n[1] for n in names],
+                "ats": [n[2] for n in names],
+            },
+        )
+        for row in found:
+            # ord, phase ... estado, dataset, named, is_card, open
+            ord_, *rest = row
+            source = _source([*rest[:8], rest[10]], 0)
+            self.names[names[ord_ - 1]] = (source, bool(rest[8]), bool(rest[9]))
+
+    def _know_run(self, run: Run) -> None:
+        if run.id not in self.runs:
+            self.runs[run.id] = run
+            self.run_of_key[run.run_key] = run.id
+
+    def _add_member(self, key: RowKey, member: Member) -> None:
+        previous = self.members.get(key)
+        if previous is not None:
+            self.by_run[previous.run].discard(key)
+        self.members[key] = member
+        self.by_run[member.run].add(key)
+
+    def _add_session(self, key: RowKey, at: datetime) -> None:
+        if key in self._session_keys:
+            return
+        self._session_keys.add(key)
+        bisect.insort(self._session_times, (at, key[1], key[0]))
+
+    # --- runs --------------------------------------------------------------------------
+
+    def resolve(self, run: int) -> int:
+        while run in self.merged_into:
+            run = self.merged_into[run]
+        return run
+
+    def upsert_run(self, run_key: str, grouped_by: str, at: datetime) -> int:
+        found = self.run_of_key.get(run_key)
+        if found is not None:
+            run = self.runs[found]
+            run.started_at = min(run.started_at, at)
+            run.ended_at = max(run.ended_at, at)
+            run.changed = True
+            return found
+        if not self._free_ids:
+            count = max(RUN_IDS_PER_FETCH, len(self.chunk) - len(self.assigned))
+            self._free_ids = [
+                int(r[0])
+                for r in self.conn.execute(query("analysis_batch_run_ids"), {"count": count})
+            ][::-1]
+        new = self._free_ids.pop()
+        self.runs[new] = Run(new, run_key, grouped_by, at, at, new=True)
+        self.run_of_key[run_key] = new
+        return new
+
+    def rekey_run(self, run_id: int, run_key: str, at: datetime) -> None:
+        run = self.runs[run_id]
+        if self.run_of_key.get(run.run_key) == run_id:
+            del self.run_of_key[run.run_key]
+        run.run_key = run_key
+        run.started_at = min(run.started_at, at)
+        run.changed = True
+        self.run_of_key[run_key] = run_id
+
+    def merge_runs(self, into: int, from_: int) -> None:
+        """``from_``'s members and anomalies move to ``into``; ``from_`` goes."""
+        run = self.runs.pop(from_)
+        if self.run_of_key.get(run.run_key) == from_:
+            del self.run_of_key[run.run_key]
+        self.merged_into[from_] = into
+        if not run.new:
+            self.merges.append(from_)
+        for key in self.by_run.pop(from_, set()):
+            self.members[key].run = into
+            self.by_run[into].add(key)
+
+    def session_neighbours(
+        self, row: AuditRow
+    ) -> tuple[tuple[int, datetime] | None, tuple[int, datetime] | None]:
+        """The nearest session member at or before the row's time, and after it (the row
+        itself aside): (run, time) each."""
+        times = self._session_times
+        own = (row.event_time, row.row_id, row.phase)
+        before = after = None
+        index = bisect.bisect_right(times, (row.event_time, float("inf"), ""))
+        for at, row_id, phase in reversed(times[:index][-2:]):
+            if (at, row_id, phase) != own:
+                before = (self.resolve(self.members[(phase, row_id)].run), at)
+                break
+        for at, row_id, phase in times[index : index + 2]:
+            if (at, row_id, phase) != own:
+                after = (self.resolve(self.members[(phase, row_id)].run), at)
+                break
+        return before, after
+
+    def set_member(self, row: AuditRow, run: int, identity: DatasetIdentity) -> None:
+        key = (row.phase, row.row_id)
+        member = Member(run, identity.dataset, identity.key_pattern, row.event_time)
+        self._add_member(key, member)
+        self.assigned[key] = member
+        if self.runs[self.resolve(run)].grouped_by == "session":
+            self._add_session(key, row.event_time)
+        group = self.groups.get((row.phase, identity.dataset))
+        if group is not None:
+            info = row.info
+            group.add(
+                Entry(
+                    row.row_id,
+                    row.event_time,
+                    row.estado,
+                    row.num_registros,
+                    row.uri,
+                    row.modelo_nombre,
+                    isinstance(info.get("columns"), list),
+                    info,
+                    frozenset(),
+                )
+            )
+
+    # --- what rows and rules ask ---------------------------------------------------------
+
+    def open_rules(self, key: RowKey, loaded: Iterable[str]) -> frozenset[str]:
+        """The rules open on a row now: the batch's verdict once it judged the row."""
+        findings = self.findings.get(key)
+        if findings is not None:
+            return frozenset(f.rule for f in findings)
+        return frozenset(loaded)
+
+    def dataset_of(self, source: Source) -> str | None:
+        member = self.members.get(source.key)
+        return member.dataset if member is not None else source.dataset
+
+    def open_of(self, source: Source) -> list[tuple[str, str | None, float | None]]:
+        findings = self.findings.get(source.key)
+        if findings is not None:
+            return [(f.rule, f.dataset, f.score) for f in findings]
+        return source.open
+
+    def chunk_source(self, row: AuditRow) -> Source:
+        return Source(
+            row.phase,
+            row.phase_table,
+            row.row_id,
+            row.event_time,
+            row.uri,
+            row.num_registros,
+            row.estado,
+        )
+
+    def find_object(
+        self, phases: Sequence[str], bucket: str | None, key: str, at: datetime
+    ) -> Source | None:
+        return self.objects.get((upstream_csv(phases), bucket, key, at))
+
+    def find_by_name(
+        self, phases: Sequence[str], name: str, at: datetime
+    ) -> tuple[Source, bool] | None:
+        """The best of the database's answer and the batch rows that match now."""
+        best: tuple[tuple[bool, bool, datetime, int], Source, bool] | None = None
+        loaded = self.names.get((upstream_csv(phases), name, at))
+        if loaded is not None:
+            source, named, is_card = loaded
+            best = ((named, not is_card, source.event_time, source.row_id), source, named)
+        for key, row in self.chunk.items():
+            if row.phase not in phases or row.estado != "ok" or row.event_time > at:
+                continue
+            named = row.modelo_nombre == name or row.nombre_dataset == name
+            member = self.members.get(key)
+            if not named and (
+                member is None or (member.dataset != name and name not in member.dataset.split("/"))
+            ):
+                continue
+            order = (named, row.format != "model_card", row.event_time, row.row_id)
+            if best is None or order > best[0]:
+                best = (order, self.chunk_source(row), named)
+        return None if best is None else (best[1], best[2])
+
+    def rows_of_run_id(self, phase: str, run_id: str, at: datetime) -> list[Source]:
+        return [
+            s for s in self.run_id_rows.get(run_id, []) if s.phase == phase and s.event_time <= at
+        ]
+
+    def latest_output_before(self, phase: str, at: datetime, since: datetime) -> Source | None:
+        return self.latest.get((phase, at, since))
+
+    def session_inputs(self, run: int, phase: str, at: datetime) -> list[Source]:
+        """The run's ok members of ``phase`` written up to ``at``, in time order."""
+        found = []
+        for key in self.by_run.get(run, ()):
+            if key[0] != phase:
+                continue
+            member = self.members[key]
+            if member.event_time > at:
+                continue
+            row = self.chunk.get(key)
+            if row is not None:
+                if row.estado == "ok":
+                    found.append(self.chunk_source(row))
+            elif key in self.run_inputs:
+                found.append(self.run_inputs[key])
+        found.sort(key=lambda s: (self.members[s.key].event_time, s.row_id))
+        return found
+
+    def store_links(self, row: AuditRow, links: list[Any]) -> None:
+        self.links[(row.phase, row.row_id)] = links
+
+    def inputs(self, row: AuditRow) -> list[Input]:
+        """The row's inputs by its links (lineage_inputs)."""
+        found = []
+        for link in self.links.get((row.phase, row.row_id), []):
+            source = link.source
+            if source is None:
+                continue
+            found.append(
+                Input(
+                    self.dataset_of(source) or source.uri,
+                    source.num_registros,
+                    source.estado,
+                    link.method,
+                    link.confidence,
+                    source.uri,
+                )
+            )
+        return found
+
+    def flagged_inputs(self, row: AuditRow, rule: str) -> list[tuple[str | None, float | None]]:
+        """Inputs of the row with an open anomaly of ``rule``: (its dataset, its score)."""
+        found = []
+        for link in self.links.get((row.phase, row.row_id), []):
+            if link.source is None:
+                continue
+            found += [(d, s) for r, d, s in self.open_of(link.source) if r == rule]
+        return found
+
+    def row_counts(
+        self, phase: str, dataset: str, row_id: int, since: datetime, until: datetime
+    ) -> list[int]:
+        group = self.groups.get((phase, dataset))
+        if group is None:
+            return []
+        found = []
+        for entry in group.entries:
+            if entry.event_time < since or entry.event_time > until or entry.row_id == row_id:
+                continue
+            if entry.event_time == until and entry.row_id > row_id:
+                continue
+            if entry.estado != "ok" or not entry.num_registros or entry.num_registros < 0:
+                continue
+            if self.open_rules((phase, entry.row_id), entry.open_rules) & ROW_COUNT_FLAGS:
+                continue
+            found.append(entry.num_registros)
+        return found
+
+    def previous_schema(
+        self, phase: str, dataset: str, row_id: int, until: datetime
+    ) -> Previous | None:
+        group = self.groups.get((phase, dataset))
+        if group is None:
+            return None
+        for entry in reversed(group.entries):
+            if entry.row_id == row_id or entry.order > (until, row_id):
+                continue
+            if entry.estado == "ok" and entry.has_columns:
+                return Previous(entry.details, entry.uri, entry.event_time)
+        return group.before
+
+    def previous_evaluation(
+        self, model: str | None, dataset: str, row_id: int, until: datetime
+    ) -> Previous | None:
+        """The latest earlier ok evaluation of the model (else, of the results' dataset
+        with no model name) not itself flagged; ``details`` are its metrics."""
+        group = self.models.get(model) if model else self.groups.get(("evaluation", dataset))
+        if group is None:
+            return None
+        for entry in reversed(group.entries):
+            if entry.row_id == row_id or entry.order > (until, row_id):
+                continue
+            if entry.estado != "ok" or (not model and entry.modelo_nombre is not None):
+                continue
+            if METRIC_RULE in self.open_rules(("evaluation", entry.row_id), entry.open_rules):
+                continue
+            return Previous(entry.details.get("metrics") or {}, entry.uri, entry.event_time)
+        before = group.before
+        if before is None:
+            return None
+        return Previous(before.details.get("metrics") or {}, before.uri, before.event_time)
+
+    # --- anomalies -----------------------------------------------------------------------
+
+    def judged(self, row: AuditRow, findings: list[Finding], run: int) -> None:
+        """The row's verdict: these findings are open, its other anomalies resolved."""
+        key = (row.phase, row.row_id)
+        self.findings[key] = findings
+        self.finding_runs[key] = run
+
+    # --- writing -------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the batch's changes: runs, merges, members, links, anomalies."""
+        from notifier.analysis.lineage import UPSTREAM
+
+        conn = self.conn
+        existing = [r for r in self.runs.values() if r.changed and not r.new]
+        created = [r for r in self.runs.values() if r.new]
+        merged = [(old, self.resolve(old)) for old in self.merges]
+        assigned = list(self.assigned.items())
+        linked = [(k, v) for k, v in self.links.items() if k[0] in UPSTREAM]
+        links = [(k, link) for k, v in linked for link in v]
+        judged = list(self.findings.items())
+        found = [(k, f) for k, v in judged for f in v]
+        with conn.pipeline():
+            if existing:
+                conn.execute(
+                    query("analysis_batch_update_runs"),
+                    {
+                        "ids": [r.id for r in existing],
+                        "keys": [r.run_key for r in existing],
+                        "starts": [r.started_at for r in existing],
+                        "ends": [r.ended_at for r in existing],
+                    },
+                )
+            if created:
+                conn.execute(
+                    query("analysis_batch_insert_runs"),
+                    {
+                        "ids": [r.id for r in created],
+                        "keys": [r.run_key for r in created],
+                        "grouped_by": [r.grouped_by for r in created],
+                        "starts": [r.started_at for r in created],
+                        "ends": [r.ended_at for r in created],
+                    },
+                )
+            if merged:
+                conn.execute(
+                    query("analysis_batch_merge_runs"),
+                    {"froms": [f for f, _ in merged], "intos": [i for _, i in merged]},
+                )
+                conn.execute(query("analysis_batch_delete_runs"), {"ids": [f for f, _ in merged]})
+            if assigned:
+                conn.execute(
+                    query("analysis_batch_upsert_members"),
+                    {
+                        "phases": [k[0] for k, _ in assigned],
+                        "row_ids": [k[1] for k, _ in assigned],
+                        "runs": [self.resolve(m.run) for _, m in assigned],
+                        "datasets": [m.dataset for _, m in assigned],
+                        "patterns": [m.key_pattern for _, m in assigned],
+                        "times": [m.event_time for _, m in assigned],
+                    },
+                )
+            if linked:
+                conn.execute(
+                    query("analysis_batch_delete_links"),
+                    {
+                        "tables": [f"{k[0]}_events" for k, _ in linked],
+                        "ids": [k[1] for k, _ in linked],
+                    },
+                )
+            if links:
+                conn.execute(
+                    query("analysis_batch_insert_links"),
+                    {
+                        "from_tables": [link.from_table for _, link in links],
+                        "from_ids": [link.from_id for _, link in links],
+                        "to_tables": [f"{k[0]}_events" for k, _ in links],
+                        "to_ids": [k[1] for k, _ in links],
+                        "methods": [link.method for _, link in links],
+                        "confidences": [link.confidence for _, link in links],
+                        "references": [link.reference for _, link in links],
+                        "reasons": [link.reason for _, link in links],
+                    },
+                )
+            if found:
+                save_findings(conn, [(f, self.resolve(self.finding_runs[k])) for k, f in found])
+            if judged:
+                conn.execute(
+                    query("analysis_batch_resolve_anomalies"),
+                    {
+                        "phases": [k[0] for k, _ in judged],
+                        "row_ids": [k[1] for k, _ in judged],
+                        "kept": [f.fingerprint for _, f in found],
+                    },
+                )
+
+    def final_runs(self) -> list[int]:
+        """The runs the batch's rows ended in."""
+        return sorted({self.resolve(m.run) for m in self.assigned.values()})
+
+
+def save_findings(
+    conn: psycopg.Connection[Any], found: Sequence[tuple[Finding, int | None]]
+) -> None:
+    """Insert or refresh the anomalies of ``found`` (finding, run): one statement."""
+    if not found:
+        return
+    latest = {f.fingerprint: (f, run) for f, run in found}
+    rows = list(latest.values())
+    conn.execute(
+        query("analysis_batch_upsert_anomalies"),
+        {
+            "fingerprints": [f.fingerprint for f, _ in rows],
+            "rules": [f.rule for f, _ in rows],
+            "phases": [f.phase for f, _ in rows],
+            "row_ids": [f.row_id for f, _ in rows],
+            "datasets": [f.dataset for f, _ in rows],
+            "runs": [run for _, run in rows],
+            "severities": [f.severity for f, _ in rows],
+            "reasons": [f.reason for f, _ in rows],
+            "scores": [f.score for f, _ in rows],
+            "details": [Jsonb(dict(f.details)) for f, _ in rows],
+            "observed": [f.observed_at for f, _ in rows],
+        },
+    )
+
+
+def _widen(bounds: dict[Any, list[datetime]], key: Any, at: datetime) -> None:
+    found = bounds.get(key)
+    if found is None:
+        bounds[key] = [at, at]
+    else:
+        found[0] = min(found[0], at)
+        found[1] = max(found[1], at)
+
+
+def _merge_ranges(ranges: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
