@@ -106,7 +106,8 @@ def analyze_written_many(
 ) -> list[Finding]:
     """The rows a worker just wrote, (phase, intake event id) each, as one batch."""
     # Pipelined: statements whose results are not read yet travel together, so the
-    # whole hook is about five round trips.
+    # whole hook is four round trips (reading the rows, loading, writing and reading the
+    # runs' facts, writing the runs' states and committing).
     with conn.pipeline(), conn.transaction():
         conn.execute(query("analysis_hook_lock_timeout"))
         lock(conn)
@@ -137,12 +138,14 @@ def analyze(
         with conn.cursor("notifier_analysis_rows", row_factory=class_row(AuditRow)) as cursor:
             cursor.execute(query("analysis_rows_since"), {"since": since})
             while rows := cursor.fetchmany(BATCH_ROWS):
-                ws = analyze_batch(conn, settings, rows, now)
+                with conn.pipeline():  # the batch's reads travel together, so do its writes
+                    ws = analyze_batch(conn, settings, rows, now)
                 total += len(rows)
                 found += sum(len(f) for f in ws.findings.values())
-        conn.execute(query("delete_empty_runs"))
-        refreshed = _refresh_runs(conn, settings, since, now)
-        late = _freshness(conn, settings, now)
+        with conn.pipeline():
+            conn.execute(query("delete_empty_runs"))
+            refreshed = _refresh_runs(conn, settings, since, now)
+            late = _freshness(conn, settings, now)
     return Summary(rows=total, runs=refreshed, anomalies=found, late=late)
 
 
@@ -160,7 +163,7 @@ def refresh(conn: psycopg.Connection[Any], settings: AnalysisSettings, now: date
     First analyses rows no worker analysed (their hook gave way to a long ``analyze``,
     or they predate this feature), oldest first, at most MAX_CATCH_UP of them.
     """
-    with conn.transaction():
+    with conn.pipeline(), conn.transaction():
         lock(conn)
         cursor = conn.cursor(row_factory=class_row(AuditRow))
         pending = cursor.execute(query("unanalysed_rows"), {"limit": MAX_CATCH_UP}).fetchall()

@@ -106,15 +106,15 @@ def refresh(
 ) -> int:
     """Recompute the runs' bounds, phases and status, in this order (each run's expected
     phases come from the runs started before it, as refreshed so far); returns how many
-    runs still have rows. Two round trips, however many runs."""
+    runs still have rows. Three statements however many runs (two round trips in a
+    pipeline)."""
     if not ids:
         return 0
-    with conn.pipeline():
-        facts_cursor = conn.execute(query("analysis_batch_run_facts"), {"ids": list(ids)})
-        others_cursor = conn.execute(
-            query("analysis_batch_runs_started"),
-            {"ids": list(ids), "window_days": settings.window_days},
-        )
+    facts_cursor = conn.execute(query("analysis_batch_run_facts"), {"ids": list(ids)})
+    others_cursor = conn.execute(
+        query("analysis_batch_runs_started"),
+        {"ids": list(ids), "window_days": settings.window_days},
+    )
     facts = {int(row[0]): row[1:] for row in facts_cursor}
     if not facts:
         return 0

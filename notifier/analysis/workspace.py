@@ -29,6 +29,7 @@ test_analysis_batches.py).
 from __future__ import annotations
 
 import bisect
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from notifier.analysis.datasets import DatasetIdentity
 from notifier.analysis.model import AuditRow, Finding
@@ -109,6 +109,13 @@ class Entry:
     has_columns: bool
     details: Mapping[str, Any]
     open_rules: frozenset[str]
+    countable: int | None = None
+    """The record count a later row-count history takes (ok, more than 0), else None."""
+
+    def __post_init__(self) -> None:
+        records = self.num_registros
+        if self.estado == "ok" and records is not None and records > 0:
+            self.countable = records
 
     @property
     def order(self) -> tuple[datetime, int]:
@@ -140,6 +147,8 @@ class Input:
 class _Group:
     entries: list[Entry] = field(default_factory=list)
     ids: set[int] = field(default_factory=set)
+    flagged: set[int] = field(default_factory=set)
+    """Members with an open row_count or empty_output anomaly (left out of histories)."""
     before: Previous | None = None
 
     def add(self, entry: Entry) -> None:
@@ -210,12 +219,17 @@ class Workspace:
         )
         groups: dict[tuple[str, str], list[datetime]] = {}
         models: dict[str, list[datetime]] = {}
+        previous: set[tuple[str, str]] = set()
         for row, identity in zip(rows, identities, strict=True):
-            if row.phase == "evaluation" and row.modelo_nombre:
+            need = _history_needed(row)
+            if need == "model" and row.modelo_nombre:
                 _widen(models, row.modelo_nombre, row.event_time)
-            elif row.phase in ("ingestion", "transformation", "evaluation"):
+            elif need is not None:
                 _widen(groups, (row.phase, identity.dataset), row.event_time)
+                if need == "previous":
+                    previous.add((row.phase, identity.dataset))
         group_keys = list(groups)
+        previous_keys = [g for g in group_keys if g in previous]
         model_keys = list(models)
         objects: list[tuple[str, str | None, str, datetime]] = []
         run_ids: set[str] = set()
@@ -243,70 +257,74 @@ class Workspace:
         latest = list(dict.fromkeys(latest))
         sessions = any(r.phase == "transformation" and not lineage.declared_of(r) for r in rows)
         conn = self.conn
-        with conn.pipeline():
-            near_params = {
-                "starts": [s for s, _ in ranges],
-                "ends": [e for _, e in ranges],
-                "phases": [p for p, _ in keys],
-                "row_ids": [i for _, i in keys],
-            }
-            near = conn.execute(query("analysis_batch_members"), near_params)
-            by_key = conn.execute(query("analysis_batch_runs_by_key"), {"keys": run_keys})
-            ids = conn.execute(
-                query("analysis_batch_run_ids"), {"count": min(len(rows), RUN_IDS_PER_FETCH)}
+        near_params = {
+            "starts": [s for s, _ in ranges],
+            "ends": [e for _, e in ranges],
+            "phases": [p for p, _ in keys],
+            "row_ids": [i for _, i in keys],
+        }
+        near = conn.execute(query("analysis_batch_members"), near_params)
+        by_key = conn.execute(query("analysis_batch_runs_by_key"), {"keys": run_keys})
+        history = before = evaluations = found = by_run_id = outputs = inputs = None
+        if sessions:
+            inputs = conn.execute(
+                query("analysis_batch_run_inputs_near"), {**near_params, "keys": run_keys}
             )
-            history = before = evaluations = found = by_run_id = outputs = inputs = None
-            if sessions:
-                inputs = conn.execute(
-                    query("analysis_batch_run_inputs_near"), {**near_params, "keys": run_keys}
-                )
-            if groups:
-                params = {
+        if groups:
+            history = conn.execute(
+                query("analysis_batch_history"),
+                {
                     "phases": [p for p, _ in group_keys],
                     "datasets": [d for _, d in group_keys],
                     "starts": [groups[g][0] - window for g in group_keys],
-                }
-                history = conn.execute(
-                    query("analysis_batch_history"),
-                    {**params, "ends": [groups[g][1] for g in group_keys]},
-                )
-                before = conn.execute(query("analysis_batch_history_before"), params)
-            if models:
-                evaluations = conn.execute(
-                    query("analysis_batch_model_evaluations"),
-                    {
-                        "models": model_keys,
-                        "starts": [models[m][0] for m in model_keys],
-                        "ends": [models[m][1] for m in model_keys],
-                    },
-                )
-            if objects:
-                found = conn.execute(
-                    query("analysis_batch_find_objects"),
-                    {
-                        "phases": [o[0] for o in objects],
-                        "buckets": [o[1] for o in objects],
-                        "keys": [o[2] for o in objects],
-                        "ats": [o[3] for o in objects],
-                    },
-                )
-            if run_ids:
-                by_run_id = conn.execute(
-                    query("analysis_batch_rows_of_run_ids"),
-                    {
-                        "run_ids": sorted(run_ids),
-                        "phases": ["ingestion", "transformation", "training"],
-                    },
-                )
-            if latest:
-                outputs = conn.execute(
-                    query("analysis_batch_latest_outputs"),
-                    {
-                        "phases": [x[0] for x in latest],
-                        "ats": [x[1] for x in latest],
-                        "sinces": [x[2] for x in latest],
-                    },
-                )
+                    "ends": [groups[g][1] for g in group_keys],
+                },
+            )
+        if previous_keys:
+            before = conn.execute(
+                query("analysis_batch_history_before"),
+                {
+                    "phases": [p for p, _ in previous_keys],
+                    "datasets": [d for _, d in previous_keys],
+                    "starts": [groups[g][0] - window for g in previous_keys],
+                },
+            )
+        if models:
+            evaluations = conn.execute(
+                query("analysis_batch_model_evaluations"),
+                {
+                    "models": model_keys,
+                    "starts": [models[m][0] for m in model_keys],
+                    "ends": [models[m][1] for m in model_keys],
+                },
+            )
+        if objects:
+            found = conn.execute(
+                query("analysis_batch_find_objects"),
+                {
+                    "phases": [o[0] for o in objects],
+                    "buckets": [o[1] for o in objects],
+                    "keys": [o[2] for o in objects],
+                    "ats": [o[3] for o in objects],
+                },
+            )
+        if run_ids:
+            by_run_id = conn.execute(
+                query("analysis_batch_rows_of_run_ids"),
+                {
+                    "run_ids": sorted(run_ids),
+                    "phases": ["ingestion", "transformation", "training"],
+                },
+            )
+        if latest:
+            outputs = conn.execute(
+                query("analysis_batch_latest_outputs"),
+                {
+                    "phases": [x[0] for x in latest],
+                    "ats": [x[1] for x in latest],
+                    "sinces": [x[2] for x in latest],
+                },
+            )
         for phase, row_id, run, dataset, pattern, at, run_key, grouped_by, s, e in near:
             self._know_run(Run(run, run_key, grouped_by, s, e))
             self._add_member((phase, row_id), Member(run, dataset, pattern, at))
@@ -314,7 +332,6 @@ class Workspace:
                 self._add_session((phase, row_id), at)
         for run, run_key, grouped_by, s, e in by_key:
             self._know_run(Run(run, run_key, grouped_by, s, e))
-        self._free_ids = [int(r[0]) for r in ids][::-1]
         if inputs is not None:
             for row in inputs:
                 run, dataset, pattern, *rest = row
@@ -322,19 +339,22 @@ class Workspace:
                 self.run_inputs[source.key] = source
                 if source.key not in self.members:
                     self._add_member(source.key, Member(run, dataset, pattern, source.event_time))
-        if history is not None and before is not None:
+        if history is not None:
             for key in group_keys:
                 self.groups[key] = _Group()
             for ord_, row_id, at, estado, n, uri, model, cols, details, opened in history:
                 group = self.groups[group_keys[ord_ - 1]]
                 group.ids.add(row_id)
+                if ROW_COUNT_FLAGS.intersection(opened):
+                    group.flagged.add(row_id)
                 group.entries.append(
                     Entry(row_id, at, estado, n, uri, model, bool(cols), details, frozenset(opened))
                 )
             for group in self.groups.values():
                 group.entries.sort(key=lambda x: x.order)
+        if before is not None:
             for ord_, _, at, uri, details in before:
-                self.groups[group_keys[ord_ - 1]].before = Previous(details, uri, at)
+                self.groups[previous_keys[ord_ - 1]].before = Previous(details, uri, at)
         if evaluations is not None:
             for model in model_keys:
                 self.models[model] = _Group()
@@ -435,7 +455,7 @@ class Workspace:
             run.changed = True
             return found
         if not self._free_ids:
-            count = max(RUN_IDS_PER_FETCH, len(self.chunk) - len(self.assigned))
+            count = max(1, min(RUN_IDS_PER_FETCH, len(self.chunk) - len(self.assigned)))
             self._free_ids = [
                 int(r[0])
                 for r in self.conn.execute(query("analysis_batch_run_ids"), {"count": count})
@@ -630,18 +650,15 @@ class Workspace:
         group = self.groups.get((phase, dataset))
         if group is None:
             return []
-        found = []
-        for entry in group.entries:
-            if entry.event_time < since or entry.event_time > until or entry.row_id == row_id:
-                continue
-            if entry.event_time == until and entry.row_id > row_id:
-                continue
-            if entry.estado != "ok" or not entry.num_registros or entry.num_registros < 0:
-                continue
-            if self.open_rules((phase, entry.row_id), entry.open_rules) & ROW_COUNT_FLAGS:
-                continue
-            found.append(entry.num_registros)
-        return found
+        entries = group.entries
+        low = bisect.bisect_left(entries, (since, -1), key=lambda e: e.order)
+        high = bisect.bisect_right(entries, (until, row_id), key=lambda e: e.order)
+        flagged = group.flagged
+        return [
+            e.countable
+            for e in entries[low:high]
+            if e.countable is not None and e.row_id != row_id and e.row_id not in flagged
+        ]
 
     def previous_schema(
         self, phase: str, dataset: str, row_id: int, until: datetime
@@ -684,6 +701,12 @@ class Workspace:
         key = (row.phase, row.row_id)
         self.findings[key] = findings
         self.finding_runs[key] = run
+        group = self.groups.get((row.phase, self.members[key].dataset))
+        if group is not None:
+            if any(f.rule in ROW_COUNT_FLAGS for f in findings):
+                group.flagged.add(row.row_id)
+            else:
+                group.flagged.discard(row.row_id)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -700,79 +723,88 @@ class Workspace:
         links = [(k, link) for k, v in linked for link in v]
         judged = list(self.findings.items())
         found = [(k, f) for k, v in judged for f in v]
-        with conn.pipeline():
-            if existing:
-                conn.execute(
-                    query("analysis_batch_update_runs"),
-                    {
-                        "ids": [r.id for r in existing],
-                        "keys": [r.run_key for r in existing],
-                        "starts": [r.started_at for r in existing],
-                        "ends": [r.ended_at for r in existing],
-                    },
-                )
-            if created:
-                conn.execute(
-                    query("analysis_batch_insert_runs"),
-                    {
-                        "ids": [r.id for r in created],
-                        "keys": [r.run_key for r in created],
-                        "grouped_by": [r.grouped_by for r in created],
-                        "starts": [r.started_at for r in created],
-                        "ends": [r.ended_at for r in created],
-                    },
-                )
-            if merged:
-                conn.execute(
-                    query("analysis_batch_merge_runs"),
-                    {"froms": [f for f, _ in merged], "intos": [i for _, i in merged]},
-                )
-                conn.execute(query("analysis_batch_delete_runs"), {"ids": [f for f, _ in merged]})
-            if assigned:
-                conn.execute(
-                    query("analysis_batch_upsert_members"),
-                    {
-                        "phases": [k[0] for k, _ in assigned],
-                        "row_ids": [k[1] for k, _ in assigned],
-                        "runs": [self.resolve(m.run) for _, m in assigned],
-                        "datasets": [m.dataset for _, m in assigned],
-                        "patterns": [m.key_pattern for _, m in assigned],
-                        "times": [m.event_time for _, m in assigned],
-                    },
-                )
-            if linked:
-                conn.execute(
-                    query("analysis_batch_delete_links"),
-                    {
-                        "tables": [f"{k[0]}_events" for k, _ in linked],
-                        "ids": [k[1] for k, _ in linked],
-                    },
-                )
-            if links:
-                conn.execute(
-                    query("analysis_batch_insert_links"),
-                    {
-                        "from_tables": [link.from_table for _, link in links],
-                        "from_ids": [link.from_id for _, link in links],
-                        "to_tables": [f"{k[0]}_events" for k, _ in links],
-                        "to_ids": [k[1] for k, _ in links],
-                        "methods": [link.method for _, link in links],
-                        "confidences": [link.confidence for _, link in links],
-                        "references": [link.reference for _, link in links],
-                        "reasons": [link.reason for _, link in links],
-                    },
-                )
-            if found:
-                save_findings(conn, [(f, self.resolve(self.finding_runs[k])) for k, f in found])
-            if judged:
-                conn.execute(
-                    query("analysis_batch_resolve_anomalies"),
-                    {
-                        "phases": [k[0] for k, _ in judged],
-                        "row_ids": [k[1] for k, _ in judged],
-                        "kept": [f.fingerprint for _, f in found],
-                    },
-                )
+        if existing:
+            conn.execute(
+                query("analysis_batch_update_runs"),
+                {
+                    "ids": [r.id for r in existing],
+                    "keys": [r.run_key for r in existing],
+                    "starts": [r.started_at for r in existing],
+                    "ends": [r.ended_at for r in existing],
+                },
+            )
+        if created:
+            conn.execute(
+                query("analysis_batch_insert_runs"),
+                {
+                    "ids": [r.id for r in created],
+                    "keys": [r.run_key for r in created],
+                    "grouped_by": [r.grouped_by for r in created],
+                    "starts": [r.started_at for r in created],
+                    "ends": [r.ended_at for r in created],
+                },
+            )
+        if merged:
+            conn.execute(
+                query("analysis_batch_merge_runs"),
+                {"froms": [f for f, _ in merged], "intos": [i for _, i in merged]},
+            )
+            conn.execute(query("analysis_batch_delete_runs"), {"ids": [f for f, _ in merged]})
+        if assigned:
+            conn.execute(
+                query("analysis_batch_upsert_members"),
+                {
+                    "rows": _records(
+                        {
+                            "phase": k[0],
+                            "row_id": k[1],
+                            "run": self.resolve(m.run),
+                            "dataset": m.dataset,
+                            "key_pattern": m.key_pattern,
+                            "event_time": m.event_time,
+                        }
+                        for k, m in assigned
+                    )
+                },
+            )
+        if linked:
+            conn.execute(
+                query("analysis_batch_delete_links"),
+                {
+                    "rows": _records(
+                        {"to_table": f"{k[0]}_events", "to_id": k[1]} for k, _ in linked
+                    )
+                },
+            )
+        if links:
+            conn.execute(
+                query("analysis_batch_insert_links"),
+                {
+                    "rows": _records(
+                        {
+                            "from_table": link.from_table,
+                            "from_id": link.from_id,
+                            "to_table": f"{k[0]}_events",
+                            "to_id": k[1],
+                            "method": link.method,
+                            "confidence": link.confidence,
+                            "reference": link.reference,
+                            "reason": link.reason,
+                        }
+                        for k, link in links
+                    )
+                },
+            )
+        if found:
+            save_findings(conn, [(f, self.resolve(self.finding_runs[k])) for k, f in found])
+        if judged:
+            conn.execute(
+                query("analysis_batch_resolve_anomalies"),
+                {
+                    "rows": _records({"phase": k[0], "row_id": k[1]} for k, _ in judged),
+                    "kept": [f.fingerprint for _, f in found],
+                },
+            )
 
     def final_runs(self) -> list[int]:
         """The runs the batch's rows ended in."""
@@ -786,23 +818,59 @@ def save_findings(
     if not found:
         return
     latest = {f.fingerprint: (f, run) for f, run in found}
-    rows = list(latest.values())
     conn.execute(
         query("analysis_batch_upsert_anomalies"),
         {
-            "fingerprints": [f.fingerprint for f, _ in rows],
-            "rules": [f.rule for f, _ in rows],
-            "phases": [f.phase for f, _ in rows],
-            "row_ids": [f.row_id for f, _ in rows],
-            "datasets": [f.dataset for f, _ in rows],
-            "runs": [run for _, run in rows],
-            "severities": [f.severity for f, _ in rows],
-            "reasons": [f.reason for f, _ in rows],
-            "scores": [f.score for f, _ in rows],
-            "details": [Jsonb(dict(f.details)) for f, _ in rows],
-            "observed": [f.observed_at for f, _ in rows],
+            "rows": _records(
+                {
+                    "fingerprint": f.fingerprint,
+                    "rule": f.rule,
+                    "phase": f.phase,
+                    "row_id": f.row_id,
+                    "dataset": f.dataset,
+                    "run": run,
+                    "severity": f.severity,
+                    "reason": f.reason,
+                    "score": f.score,
+                    "details": dict(f.details),
+                    "observed_at": f.observed_at,
+                }
+                for f, run in latest.values()
+            )
         },
     )
+
+
+def _records(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Rows as one JSON array for ``json_to_recordset``: one parameter, however many
+    rows (psycopg dumps a long array parameter element by element in Python)."""
+    return json.dumps(list(rows), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _history_needed(row: AuditRow) -> str | None:
+    """What of its history a row's rules read: ``"model"`` (the model's evaluations),
+    ``"previous"`` (its dataset's members and the latest before the window: schema
+    drift, an evaluation without a model name), ``"window"`` (the members only: row
+    count), or None (no rule reads history for it)."""
+    if row.estado != "ok":
+        return None
+    info = row.info
+    if row.phase == "evaluation":
+        metrics = info.get("metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            return None
+        return "model" if row.modelo_nombre else "previous"
+    if row.phase not in ("ingestion", "transformation"):
+        return None
+    if isinstance(info.get("columns"), list):
+        return "previous"
+    return "window" if row.num_registros else None
 
 
 def _widen(bounds: dict[Any, list[datetime]], key: Any, at: datetime) -> None:

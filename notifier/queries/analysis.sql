@@ -303,15 +303,16 @@ RESET lock_timeout
 -- rows' own, with their runs.
 SELECT m.phase, m.row_id, m.pipeline_run_id, m.dataset, m.key_pattern, m.event_time,
        p.run_key, p.grouped_by, p.started_at, p.ended_at
-FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS w (s, e)
-JOIN run_members AS m ON m.event_time >= w.s AND m.event_time <= w.e
-JOIN pipeline_runs AS p ON p.id = m.pipeline_run_id
-UNION
-SELECT m.phase, m.row_id, m.pipeline_run_id, m.dataset, m.key_pattern, m.event_time,
-       p.run_key, p.grouped_by, p.started_at, p.ended_at
-FROM unnest(%(phases)s::text[], %(row_ids)s::bigint[]) AS c (phase, row_id)
-JOIN run_members AS m ON m.phase = c.phase AND m.row_id = c.row_id
-JOIN pipeline_runs AS p ON p.id = m.pipeline_run_id
+FROM (
+    SELECT m.* FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS w (s, e)
+    JOIN run_members AS m ON m.event_time >= w.s AND m.event_time <= w.e
+    UNION
+    SELECT m.* FROM unnest(%(phases)s::text[], %(row_ids)s::bigint[]) AS c (phase, row_id)
+    JOIN run_members AS m ON m.phase = c.phase AND m.row_id = c.row_id
+) AS m
+CROSS JOIN LATERAL (
+    SELECT * FROM pipeline_runs AS p WHERE p.id = m.pipeline_run_id OFFSET 0
+) AS p
 
 -- name: analysis_batch_runs_by_key
 SELECT id, run_key, grouped_by, started_at, ended_at
@@ -326,20 +327,27 @@ FROM generate_series(1, %(count)s)
 -- name: analysis_batch_history
 -- Each (phase, dataset) group's members between two times: what row_count,
 -- schema_drift and metric_regression compare with, and the rules open on each.
-SELECT g.ord, m.row_id, m.event_time, r.estado, r.num_registros, r.uri, r.modelo_nombre,
+-- (Row comparisons: per group along run_members_dataset, whatever the planner guesses.)
+SELECT g.ord, x.row_id, x.event_time, r.estado, r.num_registros, r.uri, r.modelo_nombre,
        jsonb_typeof(r.details -> 'columns') = 'array' AS has_columns,
        jsonb_build_object('columns', r.details -> 'columns',
                           'num_columns', r.details -> 'num_columns',
                           'column_types', r.details -> 'column_types',
                           'metrics', r.details -> 'metrics') AS details,
        ARRAY(SELECT a.rule FROM anomalies AS a
-             WHERE a.phase = m.phase AND a.row_id = m.row_id AND a.resolved_at IS NULL)
+             WHERE a.phase = x.phase AND a.row_id = x.row_id AND a.resolved_at IS NULL)
            AS open_rules
 FROM unnest(%(phases)s::text[], %(datasets)s::text[], %(starts)s::timestamptz[],
             %(ends)s::timestamptz[]) WITH ORDINALITY AS g (phase, dataset, s, e, ord)
-JOIN run_members AS m
-  ON m.phase = g.phase AND m.dataset = g.dataset AND m.event_time >= g.s AND m.event_time <= g.e
-JOIN phase_rows AS r ON r.phase = m.phase AND r.row_id = m.row_id
+CROSS JOIN LATERAL (
+    SELECT m.phase, m.row_id, m.event_time FROM run_members AS m
+    WHERE (m.dataset, m.event_time) >= (g.dataset, g.s)
+      AND (m.dataset, m.event_time) <= (g.dataset, g.e) AND m.phase = g.phase
+    OFFSET 0
+) AS x
+CROSS JOIN LATERAL (
+    SELECT * FROM phase_rows AS r WHERE r.phase = x.phase AND r.row_id = x.row_id OFFSET 0
+) AS r
 
 -- name: analysis_batch_history_before
 -- Each group's latest member before its range that schema_drift (ok, columns recorded)
@@ -354,16 +362,18 @@ CROSS JOIN LATERAL (
                               'column_types', r.details -> 'column_types',
                               'metrics', r.details -> 'metrics') AS details
     FROM run_members AS m
-    JOIN phase_rows AS r ON r.phase = m.phase AND r.row_id = m.row_id
-    WHERE m.phase = g.phase AND m.dataset = g.dataset AND m.event_time < g.s
-      AND r.estado = 'ok'
+    CROSS JOIN LATERAL (
+        SELECT * FROM phase_rows AS r WHERE r.phase = m.phase AND r.row_id = m.row_id OFFSET 0
+    ) AS r
+    WHERE m.dataset = g.dataset AND (m.dataset, m.event_time) < (g.dataset, g.s)
+      AND m.phase = g.phase AND r.estado = 'ok'
       AND CASE WHEN g.phase = 'evaluation'
                THEN r.modelo_nombre IS NULL AND NOT EXISTS (
                    SELECT 1 FROM anomalies AS a
                    WHERE a.phase = 'evaluation' AND a.row_id = m.row_id
                      AND a.rule = 'metric_regression' AND a.resolved_at IS NULL)
                ELSE jsonb_typeof(r.details -> 'columns') = 'array' END
-    ORDER BY m.event_time DESC, m.row_id DESC
+    ORDER BY m.dataset DESC, m.event_time DESC, m.row_id DESC
     LIMIT 1
 ) AS x
 
@@ -504,25 +514,28 @@ SELECT 1
 DELETE FROM pipeline_runs WHERE id = ANY(%(ids)s::bigint[])
 
 -- name: analysis_batch_upsert_members
+-- %(rows)s: a JSON array of members (one object each; cheaper to send than arrays).
 INSERT INTO run_members (phase, row_id, pipeline_run_id, dataset, key_pattern, event_time)
-SELECT * FROM unnest(%(phases)s::text[], %(row_ids)s::bigint[], %(runs)s::bigint[],
-                     %(datasets)s::text[], %(patterns)s::text[], %(times)s::timestamptz[])
+SELECT phase, row_id, run, dataset, key_pattern, event_time
+FROM json_to_recordset(%(rows)s::json) AS x (phase text, row_id bigint, run bigint,
+                                             dataset text, key_pattern text,
+                                             event_time timestamptz)
 ON CONFLICT (phase, row_id) DO UPDATE
 SET pipeline_run_id = excluded.pipeline_run_id, dataset = excluded.dataset,
     key_pattern = excluded.key_pattern, event_time = excluded.event_time
 
 -- name: analysis_batch_delete_links
 DELETE FROM lineage_links AS l
-USING unnest(%(tables)s::text[], %(ids)s::bigint[]) AS t (to_table, to_id)
+USING json_to_recordset(%(rows)s::json) AS t (to_table text, to_id bigint)
 WHERE l.to_table = t.to_table AND l.to_id = t.to_id
 
 -- name: analysis_batch_insert_links
 INSERT INTO lineage_links (from_table, from_id, to_table, to_id, method, confidence,
                            reference, reason)
 SELECT from_table, from_id, to_table, to_id, method, confidence, reference, reason
-FROM unnest(%(from_tables)s::text[], %(from_ids)s::bigint[], %(to_tables)s::text[],
-            %(to_ids)s::bigint[], %(methods)s::text[], %(confidences)s::real[],
-            %(references)s::text[], %(reasons)s::text[])
+FROM ROWS FROM (json_to_recordset(%(rows)s::json)
+                AS (from_table text, from_id bigint, to_table text, to_id bigint,
+                    method text, confidence real, reference text, reason text))
      WITH ORDINALITY AS l (from_table, from_id, to_table, to_id, method, confidence,
                            reference, reason, ord)
 ORDER BY ord
@@ -532,10 +545,10 @@ INSERT INTO anomalies (fingerprint, rule, phase, row_id, dataset, pipeline_run_i
                        reason, score, details, observed_at)
 SELECT fingerprint, rule, phase, row_id, dataset, run, severity, reason, score, details,
        observed_at
-FROM unnest(%(fingerprints)s::text[], %(rules)s::text[], %(phases)s::text[],
-            %(row_ids)s::bigint[], %(datasets)s::text[], %(runs)s::bigint[],
-            %(severities)s::text[], %(reasons)s::text[], %(scores)s::float8[],
-            %(details)s::jsonb[], %(observed)s::timestamptz[])
+FROM ROWS FROM (json_to_recordset(%(rows)s::json)
+                AS (fingerprint text, rule text, phase text, row_id bigint, dataset text,
+                    run bigint, severity text, reason text, score float8, details jsonb,
+                    observed_at timestamptz))
      WITH ORDINALITY AS x (fingerprint, rule, phase, row_id, dataset, run, severity, reason,
                            score, details, observed_at, ord)
 ORDER BY ord
@@ -552,21 +565,26 @@ SET rule = excluded.rule, phase = excluded.phase, row_id = excluded.row_id,
 -- name: analysis_batch_resolve_anomalies
 -- The batch rows' open anomalies that were not found again.
 UPDATE anomalies AS a SET resolved_at = now(), updated_at = now()
-FROM unnest(%(phases)s::text[], %(row_ids)s::bigint[]) AS c (phase, row_id)
+FROM json_to_recordset(%(rows)s::json) AS c (phase text, row_id bigint)
 WHERE a.phase = c.phase AND a.row_id = c.row_id AND a.resolved_at IS NULL
   AND NOT (a.fingerprint = ANY(%(kept)s::text[]))
 
 -- name: analysis_batch_run_facts
 -- Bounds, phases, failures and open anomalies of runs (as run_facts, many at once).
 SELECT m.pipeline_run_id, min(m.event_time), max(m.event_time), array_agg(DISTINCT m.phase),
-       count(*) FILTER (WHERE r.estado = 'error' AND NOT EXISTS (
-           SELECT 1 FROM superseded_errors AS x WHERE x.phase = r.phase AND x.row_id = r.row_id)),
+       count(*) FILTER (WHERE x.failed),
        (SELECT coalesce(array_agg(a.rule ORDER BY a.observed_at, a.id), '{}')
         FROM anomalies AS a
         WHERE a.pipeline_run_id = m.pipeline_run_id AND a.resolved_at IS NULL
           AND a.severity IN ('warning', 'critical') AND a.row_id IS NOT NULL)
 FROM run_members AS m
 JOIN phase_rows AS r ON r.phase = m.phase AND r.row_id = m.row_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN r.estado = 'error'
+                THEN NOT EXISTS (SELECT 1 FROM superseded_errors AS s
+                                 WHERE s.phase = r.phase AND s.row_id = r.row_id)
+                ELSE false END AS failed
+) AS x
 WHERE m.pipeline_run_id = ANY(%(ids)s::bigint[])
 GROUP BY m.pipeline_run_id
 
@@ -578,9 +596,9 @@ WITH bounds AS (
     FROM run_members WHERE pipeline_run_id = ANY(%(ids)s::bigint[])
 )
 SELECT p.id, p.started_at, p.phases FROM pipeline_runs AS p, bounds AS b
-WHERE (p.started_at >= b.low - make_interval(days => %(window_days)s)
-       AND p.started_at <= b.high)
-   OR p.id = ANY(%(ids)s::bigint[])
+WHERE p.started_at >= b.low - make_interval(days => %(window_days)s) AND p.started_at <= b.high
+UNION
+SELECT id, started_at, phases FROM pipeline_runs WHERE id = ANY(%(ids)s::bigint[])
 
 -- name: analysis_batch_update_run_states
 UPDATE pipeline_runs AS p
@@ -609,13 +627,17 @@ WITH runs AS (
     UNION
     SELECT id FROM pipeline_runs WHERE run_key = ANY(%(keys)s::text[])
 )
-SELECT m.pipeline_run_id, m.dataset, m.key_pattern, r.phase, r.phase_table, r.row_id,
-       r.event_time, r.uri, r.num_registros, r.estado,
+SELECT m.pipeline_run_id, m.dataset, m.key_pattern, 'ingestion', 'ingestion_events', i.id,
+       i.timestamp_ingesta, i.ruta_minio, i.num_registros, i.estado,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(a.rule, a.dataset, a.score)), '[]')
         FROM anomalies AS a
-        WHERE a.phase = r.phase AND a.row_id = r.row_id AND a.resolved_at IS NULL) AS open
+        WHERE a.phase = 'ingestion' AND a.row_id = i.id AND a.resolved_at IS NULL) AS open
 FROM runs
-JOIN run_members AS m ON m.pipeline_run_id = runs.id AND m.phase = 'ingestion'
-JOIN ingestion_events AS i ON i.id = m.row_id
-JOIN phase_rows AS r ON r.phase = 'ingestion' AND r.row_id = m.row_id
-WHERE i.estado = 'ok'
+CROSS JOIN LATERAL (
+    SELECT * FROM run_members AS m
+    WHERE m.pipeline_run_id = runs.id AND m.phase = 'ingestion'
+    OFFSET 0
+) AS m
+CROSS JOIN LATERAL (
+    SELECT * FROM ingestion_events AS i WHERE i.id = m.row_id AND i.estado = 'ok' OFFSET 0
+) AS i
