@@ -20,7 +20,6 @@ from notifier.analysis.engine import (
     Refreshed,
     Summary,
     analyze,
-    analyze_written,
     analyze_written_many,
     refresh,
 )
@@ -34,31 +33,17 @@ logger = logging.getLogger(__name__)
 def on_row_written(
     pool: ConnectionPool, settings: AnalysisSettings, phase: Phase, intake_event_id: int
 ) -> None:
-    """Analyse the row just written for an event, in its own transaction.
-
-    Called after the row's transaction committed; a failure is logged and left to
-    ``notifier analyze``, never raised into processing.
-    """
-    try:
-        with pool.connection() as conn:
-            analyze_written(conn, settings, phase.short_name, intake_event_id, datetime.now(UTC))
-    except LockNotAvailable:
-        logger.info(
-            "another analysis is running; this row is left to the next refresh",
-            extra={"action": "analysis", "event_id": intake_event_id},
-        )
-    except Exception:
-        logger.exception(
-            "analysis of a written row failed; `notifier analyze` will redo it",
-            extra={"action": "analysis", "event_id": intake_event_id},
-        )
+    """Analyse the row just written for an event (``on_rows_written`` of one row)."""
+    on_rows_written(pool, settings, [(phase, intake_event_id)])
 
 
 def on_rows_written(
     pool: ConnectionPool, settings: AnalysisSettings, written: Sequence[tuple[Phase, int]]
 ) -> None:
     """Analyse the rows just written for events, (phase, intake event id) each, as one
-    batch in one transaction (a few round trips however many rows). Never raises."""
+    batch in one transaction (four round trips however many rows), after the rows'
+    transaction committed. A failure is logged and left to the catch-up thread or
+    ``notifier analyze``, never raised into processing."""
     if not written:
         return
     try:

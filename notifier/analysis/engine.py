@@ -27,10 +27,10 @@ from notifier.analysis.workspace import Workspace, save_findings
 from notifier.config import AnalysisSettings
 from notifier.db import query
 
-MAX_CATCH_UP: Final = 20_000
+MAX_CATCH_UP: Final = 10_000
 """Unanalysed rows one ``refresh`` analyses (a few seconds of work, in batches of
-BATCH_ROWS); more are left to the next ``refresh``, or to ``analyze`` (after upgrading a
-database that holds history)."""
+BATCH_ROWS, while the analysis lock is held); more are left to the next ``refresh``, or
+to ``analyze`` (after upgrading a database that holds history)."""
 
 BATCH_ROWS: Final = 2_000
 """Rows analysed together (notifier.analysis.workspace): one round trip loads what they

@@ -39,7 +39,7 @@ from typing import Any, Final
 import psycopg
 
 from notifier.analysis.datasets import DatasetIdentity
-from notifier.analysis.model import AuditRow, Finding
+from notifier.analysis.model import PHASES, AuditRow, Finding
 from notifier.config import AnalysisSettings
 from notifier.db import query
 
@@ -768,14 +768,7 @@ class Workspace:
                 },
             )
         if linked:
-            conn.execute(
-                query("analysis_batch_delete_links"),
-                {
-                    "rows": _records(
-                        {"to_table": f"{k[0]}_events", "to_id": k[1]} for k, _ in linked
-                    )
-                },
-            )
+            conn.execute(query("analysis_batch_delete_links"), _ids_by_phase(k for k, _ in linked))
         if links:
             conn.execute(
                 query("analysis_batch_insert_links"),
@@ -801,7 +794,7 @@ class Workspace:
             conn.execute(
                 query("analysis_batch_resolve_anomalies"),
                 {
-                    "rows": _records({"phase": k[0], "row_id": k[1]} for k, _ in judged),
+                    **_ids_by_phase(k for k, _ in judged),
                     "kept": [f.fingerprint for _, f in found],
                 },
             )
@@ -839,6 +832,14 @@ def save_findings(
             )
         },
     )
+
+
+def _ids_by_phase(keys: Iterable[RowKey]) -> dict[str, list[int]]:
+    """Row ids by phase: one array parameter per phase."""
+    ids: dict[str, list[int]] = {phase: [] for phase in PHASES}
+    for phase, row_id in keys:
+        ids[phase].append(row_id)
+    return ids
 
 
 def _records(rows: Iterable[Mapping[str, Any]]) -> str:

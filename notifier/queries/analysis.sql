@@ -24,14 +24,15 @@ SELECT count(*) FROM phase_rows AS r
 WHERE NOT EXISTS (SELECT 1 FROM run_members AS m WHERE m.phase = r.phase AND m.row_id = r.row_id)
 
 -- name: analysis_rows_written
--- The rows written for (phase, intake event) pairs, in analysis order.
+-- The rows written for (phase, intake event) pairs, in the order given (the order the
+-- worker wrote them in, which per-row hooks analysed them in).
 SELECT r.phase, r.phase_table, r.row_id, r.event_time, r.uri, r.bucket, r.object_key,
        r.num_registros, r.estado, r.reason, r.details, r.run_id, r.modelo_nombre,
        r.nombre_dataset, r.deleted_at, r.is_current, r.intake_event_id, r.format
-FROM unnest(%(phases)s::text[], %(intake_event_ids)s::bigint[]) AS w (phase, intake_event_id)
+FROM unnest(%(phases)s::text[], %(intake_event_ids)s::bigint[]) WITH ORDINALITY
+     AS w (phase, intake_event_id, ord)
 JOIN phase_rows AS r ON r.phase = w.phase AND r.intake_event_id = w.intake_event_id
-ORDER BY r.event_time, array_position(
-    ARRAY['ingestion', 'transformation', 'training', 'evaluation'], r.phase), r.row_id
+ORDER BY w.ord
 
 -- name: analysis_rows_since
 SELECT phase, phase_table, row_id, event_time, uri, bucket, object_key, num_registros,
@@ -525,9 +526,11 @@ SET pipeline_run_id = excluded.pipeline_run_id, dataset = excluded.dataset,
     key_pattern = excluded.key_pattern, event_time = excluded.event_time
 
 -- name: analysis_batch_delete_links
-DELETE FROM lineage_links AS l
-USING json_to_recordset(%(rows)s::json) AS t (to_table text, to_id bigint)
-WHERE l.to_table = t.to_table AND l.to_id = t.to_id
+-- Links into the batch's rows, by phase table (ids per table: index lookups).
+DELETE FROM lineage_links
+WHERE (to_table = 'transformation_events' AND to_id = ANY(%(transformation)s::bigint[]))
+   OR (to_table = 'training_events' AND to_id = ANY(%(training)s::bigint[]))
+   OR (to_table = 'evaluation_events' AND to_id = ANY(%(evaluation)s::bigint[]))
 
 -- name: analysis_batch_insert_links
 INSERT INTO lineage_links (from_table, from_id, to_table, to_id, method, confidence,
@@ -563,28 +566,34 @@ SET rule = excluded.rule, phase = excluded.phase, row_id = excluded.row_id,
         THEN now() ELSE anomalies.updated_at END
 
 -- name: analysis_batch_resolve_anomalies
--- The batch rows' open anomalies that were not found again.
-UPDATE anomalies AS a SET resolved_at = now(), updated_at = now()
-FROM json_to_recordset(%(rows)s::json) AS c (phase text, row_id bigint)
-WHERE a.phase = c.phase AND a.row_id = c.row_id AND a.resolved_at IS NULL
-  AND NOT (a.fingerprint = ANY(%(kept)s::text[]))
+-- The batch rows' open anomalies that were not found again (row ids per phase).
+UPDATE anomalies SET resolved_at = now(), updated_at = now()
+WHERE ((phase = 'ingestion' AND row_id = ANY(%(ingestion)s::bigint[]))
+       OR (phase = 'transformation' AND row_id = ANY(%(transformation)s::bigint[]))
+       OR (phase = 'training' AND row_id = ANY(%(training)s::bigint[]))
+       OR (phase = 'evaluation' AND row_id = ANY(%(evaluation)s::bigint[])))
+  AND resolved_at IS NULL AND NOT (fingerprint = ANY(%(kept)s::text[]))
 
 -- name: analysis_batch_run_facts
 -- Bounds, phases, failures and open anomalies of runs (as run_facts, many at once).
+-- A member's estado is read from its own phase table by id (an index lookup per
+-- member, whatever plan a run count gets; a join through phase_rows may scan them all).
 SELECT m.pipeline_run_id, min(m.event_time), max(m.event_time), array_agg(DISTINCT m.phase),
-       count(*) FILTER (WHERE x.failed),
+       count(*) FILTER (WHERE CASE WHEN CASE m.phase
+                WHEN 'ingestion' THEN (SELECT estado FROM ingestion_events WHERE id = m.row_id)
+                WHEN 'transformation' THEN
+                    (SELECT estado FROM transformation_events WHERE id = m.row_id)
+                WHEN 'training' THEN (SELECT estado FROM training_events WHERE id = m.row_id)
+                WHEN 'evaluation' THEN (SELECT estado FROM evaluation_events WHERE id = m.row_id)
+                END = 'error'
+           THEN NOT EXISTS (SELECT 1 FROM superseded_errors AS s
+                            WHERE s.phase = m.phase AND s.row_id = m.row_id)
+           ELSE false END),
        (SELECT coalesce(array_agg(a.rule ORDER BY a.observed_at, a.id), '{}')
         FROM anomalies AS a
         WHERE a.pipeline_run_id = m.pipeline_run_id AND a.resolved_at IS NULL
           AND a.severity IN ('warning', 'critical') AND a.row_id IS NOT NULL)
 FROM run_members AS m
-JOIN phase_rows AS r ON r.phase = m.phase AND r.row_id = m.row_id
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN r.estado = 'error'
-                THEN NOT EXISTS (SELECT 1 FROM superseded_errors AS s
-                                 WHERE s.phase = r.phase AND s.row_id = r.row_id)
-                ELSE false END AS failed
-) AS x
 WHERE m.pipeline_run_id = ANY(%(ids)s::bigint[])
 GROUP BY m.pipeline_run_id
 
@@ -593,7 +602,8 @@ GROUP BY m.pipeline_run_id
 -- their expected phases come from.
 WITH bounds AS (
     SELECT min(event_time) AS low, max(event_time) AS high
-    FROM run_members WHERE pipeline_run_id = ANY(%(ids)s::bigint[])
+    FROM (SELECT event_time FROM run_members WHERE pipeline_run_id = ANY(%(ids)s::bigint[])
+          OFFSET 0) AS m
 )
 SELECT p.id, p.started_at, p.phases FROM pipeline_runs AS p, bounds AS b
 WHERE p.started_at >= b.low - make_interval(days => %(window_days)s) AND p.started_at <= b.high
