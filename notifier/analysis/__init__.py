@@ -1,8 +1,8 @@
 """Analysis: datasets, runs, lineage and anomalies derived from the audit rows.
 
-``on_row_written`` (``on_rows_written`` for a batch's rows at once) is the one call
-processing makes after it commits rows; it never raises. ``analyze`` recomputes a time range (``notifier analyze``); ``refresh``
-re-judges what depends on the clock (``notifier report``).
+``on_rows_written`` (``on_row_written`` for one row) is the one call processing makes
+after it commits rows; it never raises. ``analyze`` recomputes a time range (``notifier
+analyze``); ``refresh`` re-judges what depends on the clock (``notifier report``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """Analysis of audit rows: dataset, run, lineage, rules; and the clock-driven checks.
 
-Two ways in, the same code (``analyze_batch``): ``analyze_written`` right after a
-worker wrote rows (cheap, incremental), and ``analyze`` over a time range (idempotent; what ``notifier
+Rows are analysed in batches (``analyze_batch``, notifier.analysis.workspace): what a
+batch needs is loaded in one round trip, its rows are judged in memory one after another
+(each sees what the rows before it changed), and the results are written in one more.
+Three ways in, the same code: ``analyze_written_many`` right after a worker wrote rows
+(incremental; one batch), ``analyze`` over a time range (idempotent; what ``notifier
 analyze`` runs, and the way to repair anything the incremental path judged out of
-order, e.g. after a backfill). ``refresh`` re-judges what depends on the clock
-(freshness, runs still in progress); ``notifier report`` and ``analyze`` call it.
-Every entry point takes one transaction-scoped advisory lock, so concurrent workers
-analyse one row at a time.
+order, e.g. after a backfill), and ``refresh``, which catches up rows no worker analysed
+and re-judges what depends on the clock (freshness, runs still in progress); ``notifier
+report`` and the workers' catch-up thread call it. Every entry point takes one
+transaction-scoped advisory lock, so one analysis runs at a time.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ class Summary:
 
 
 def lock(conn: psycopg.Connection[Any]) -> None:
+    """The analysis lock, for this transaction; and generic plans for its statements."""
     conn.execute(query("analysis_lock"))
+    conn.execute(query("analysis_generic_plans"))
 
 
 def analyze_batch(

@@ -27,9 +27,8 @@ import psycopg
 
 from notifier.analysis.datasets import DatasetIdentity
 from notifier.analysis.model import PHASES, AuditRow
-from notifier.analysis.workspace import Workspace
+from notifier.analysis.workspace import Workspace, execute
 from notifier.config import AnalysisSettings
-from notifier.db import query
 
 
 def assign(
@@ -110,9 +109,10 @@ def refresh(
     pipeline)."""
     if not ids:
         return 0
-    facts_cursor = conn.execute(query("analysis_batch_run_facts"), {"ids": list(ids)})
-    others_cursor = conn.execute(
-        query("analysis_batch_runs_started"),
+    facts_cursor = execute(conn, "analysis_batch_run_facts", {"ids": list(ids)})
+    others_cursor = execute(
+        conn,
+        "analysis_batch_runs_started",
         {"ids": list(ids), "window_days": settings.window_days},
     )
     facts = {int(row[0]): row[1:] for row in facts_cursor}
@@ -149,8 +149,9 @@ def refresh(
             timeline.remove((others[run][0], run))
         others[run] = (started, ordered)
         bisect.insort(timeline, (started, run))
-    conn.execute(
-        query("analysis_batch_update_run_states"),
+    execute(
+        conn,
+        "analysis_batch_update_run_states",
         {
             "ids": [u[0] for u in updates],
             "starts": [u[1] for u in updates],

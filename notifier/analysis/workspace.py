@@ -263,16 +263,17 @@ class Workspace:
             "phases": [p for p, _ in keys],
             "row_ids": [i for _, i in keys],
         }
-        near = conn.execute(query("analysis_batch_members"), near_params)
-        by_key = conn.execute(query("analysis_batch_runs_by_key"), {"keys": run_keys})
+        near = execute(conn, "analysis_batch_members", near_params)
+        by_key = execute(conn, "analysis_batch_runs_by_key", {"keys": run_keys})
         history = before = evaluations = found = by_run_id = outputs = inputs = None
         if sessions:
-            inputs = conn.execute(
-                query("analysis_batch_run_inputs_near"), {**near_params, "keys": run_keys}
+            inputs = execute(
+                conn, "analysis_batch_run_inputs_near", {**near_params, "keys": run_keys}
             )
         if groups:
-            history = conn.execute(
-                query("analysis_batch_history"),
+            history = execute(
+                conn,
+                "analysis_batch_history",
                 {
                     "phases": [p for p, _ in group_keys],
                     "datasets": [d for _, d in group_keys],
@@ -281,8 +282,9 @@ class Workspace:
                 },
             )
         if previous_keys:
-            before = conn.execute(
-                query("analysis_batch_history_before"),
+            before = execute(
+                conn,
+                "analysis_batch_history_before",
                 {
                     "phases": [p for p, _ in previous_keys],
                     "datasets": [d for _, d in previous_keys],
@@ -290,8 +292,9 @@ class Workspace:
                 },
             )
         if models:
-            evaluations = conn.execute(
-                query("analysis_batch_model_evaluations"),
+            evaluations = execute(
+                conn,
+                "analysis_batch_model_evaluations",
                 {
                     "models": model_keys,
                     "starts": [models[m][0] for m in model_keys],
@@ -299,8 +302,9 @@ class Workspace:
                 },
             )
         if objects:
-            found = conn.execute(
-                query("analysis_batch_find_objects"),
+            found = execute(
+                conn,
+                "analysis_batch_find_objects",
                 {
                     "phases": [o[0] for o in objects],
                     "buckets": [o[1] for o in objects],
@@ -309,16 +313,18 @@ class Workspace:
                 },
             )
         if run_ids:
-            by_run_id = conn.execute(
-                query("analysis_batch_rows_of_run_ids"),
+            by_run_id = execute(
+                conn,
+                "analysis_batch_rows_of_run_ids",
                 {
                     "run_ids": sorted(run_ids),
                     "phases": ["ingestion", "transformation", "training"],
                 },
             )
         if latest:
-            outputs = conn.execute(
-                query("analysis_batch_latest_outputs"),
+            outputs = execute(
+                conn,
+                "analysis_batch_latest_outputs",
                 {
                     "phases": [x[0] for x in latest],
                     "ats": [x[1] for x in latest],
@@ -407,8 +413,9 @@ class Workspace:
         names = list(dict.fromkeys(names))
         if not names:
             return
-        found = self.conn.execute(
-            query("analysis_batch_find_by_name"),
+        found = execute(
+            self.conn,
+            "analysis_batch_find_by_name",
             {
                 "phases": [n[0] for n in names],
                 "names": [n[1] for n in names],
@@ -457,8 +464,7 @@ class Workspace:
         if not self._free_ids:
             count = max(1, min(RUN_IDS_PER_FETCH, len(self.chunk) - len(self.assigned)))
             self._free_ids = [
-                int(r[0])
-                for r in self.conn.execute(query("analysis_batch_run_ids"), {"count": count})
+                int(r[0]) for r in execute(self.conn, "analysis_batch_run_ids", {"count": count})
             ][::-1]
         new = self._free_ids.pop()
         self.runs[new] = Run(new, run_key, grouped_by, at, at, new=True)
@@ -724,8 +730,9 @@ class Workspace:
         judged = list(self.findings.items())
         found = [(k, f) for k, v in judged for f in v]
         if existing:
-            conn.execute(
-                query("analysis_batch_update_runs"),
+            execute(
+                conn,
+                "analysis_batch_update_runs",
                 {
                     "ids": [r.id for r in existing],
                     "keys": [r.run_key for r in existing],
@@ -734,8 +741,9 @@ class Workspace:
                 },
             )
         if created:
-            conn.execute(
-                query("analysis_batch_insert_runs"),
+            execute(
+                conn,
+                "analysis_batch_insert_runs",
                 {
                     "ids": [r.id for r in created],
                     "keys": [r.run_key for r in created],
@@ -745,14 +753,16 @@ class Workspace:
                 },
             )
         if merged:
-            conn.execute(
-                query("analysis_batch_merge_runs"),
+            execute(
+                conn,
+                "analysis_batch_merge_runs",
                 {"froms": [f for f, _ in merged], "intos": [i for _, i in merged]},
             )
-            conn.execute(query("analysis_batch_delete_runs"), {"ids": [f for f, _ in merged]})
+            execute(conn, "analysis_batch_delete_runs", {"ids": [f for f, _ in merged]})
         if assigned:
-            conn.execute(
-                query("analysis_batch_upsert_members"),
+            execute(
+                conn,
+                "analysis_batch_upsert_members",
                 {
                     "rows": _records(
                         {
@@ -768,10 +778,11 @@ class Workspace:
                 },
             )
         if linked:
-            conn.execute(query("analysis_batch_delete_links"), _ids_by_phase(k for k, _ in linked))
+            execute(conn, "analysis_batch_delete_links", _ids_by_phase(k for k, _ in linked))
         if links:
-            conn.execute(
-                query("analysis_batch_insert_links"),
+            execute(
+                conn,
+                "analysis_batch_insert_links",
                 {
                     "rows": _records(
                         {
@@ -791,8 +802,9 @@ class Workspace:
         if found:
             save_findings(conn, [(f, self.resolve(self.finding_runs[k])) for k, f in found])
         if judged:
-            conn.execute(
-                query("analysis_batch_resolve_anomalies"),
+            execute(
+                conn,
+                "analysis_batch_resolve_anomalies",
                 {
                     **_ids_by_phase(k for k, _ in judged),
                     "kept": [f.fingerprint for _, f in found],
@@ -811,8 +823,9 @@ def save_findings(
     if not found:
         return
     latest = {f.fingerprint: (f, run) for f, run in found}
-    conn.execute(
-        query("analysis_batch_upsert_anomalies"),
+    execute(
+        conn,
+        "analysis_batch_upsert_anomalies",
         {
             "rows": _records(
                 {
@@ -832,6 +845,14 @@ def save_findings(
             )
         },
     )
+
+
+def execute(
+    conn: psycopg.Connection[Any], name: str, params: Mapping[str, Any] | None = None
+) -> psycopg.Cursor[Any]:
+    """Run a named batch query, prepared on the connection at once (analysis sets
+    generic plans for its transactions: planned once, not on every batch)."""
+    return conn.execute(query(name), params, prepare=True)
 
 
 def _ids_by_phase(keys: Iterable[RowKey]) -> dict[str, list[int]]:

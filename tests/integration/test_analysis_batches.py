@@ -65,8 +65,9 @@ def build_history(db: Any) -> list[tuple[str, int]]:
             model = {"details": {"sources": ["flows"]}, "modelo_nombre": "rf"}
         put("training", f"rf/{stamp}/model.joblib", start + timedelta(minutes=10), **model)
         accuracy = 0.5 if day == 6 else 0.9 + day / 1000
+        metrics = {"metrics": {"accuracy": accuracy, "loss": 0.3}}
         put("evaluation", f"rf/{stamp}/metrics.json", start + timedelta(minutes=15),
-            details={"metrics": {"accuracy": accuracy, "loss": 0.3}}, modelo_nombre="rf")  # fmt: skip
+            details=metrics, modelo_nombre="rf")  # fmt: skip
         put("evaluation", f"adhoc/{stamp}/metrics.json", start + timedelta(minutes=16),
             details={"metrics": {"rmse": 1.0 if day != 7 else 3.0}})  # fmt: skip
     for run in ("r1", "r2"):
