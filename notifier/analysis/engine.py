@@ -120,6 +120,7 @@ def analyze_written_many(
         rows = cursor.execute(
             query("analysis_rows_written"),
             {"phases": [p for p, _ in written], "intake_event_ids": [i for _, i in written]},
+            prepare=True,
         ).fetchall()
         if not rows:
             return []

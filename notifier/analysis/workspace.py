@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import psycopg
 
+from notifier.analysis import lineage
 from notifier.analysis.datasets import DatasetIdentity
 from notifier.analysis.model import PHASES, AuditRow, Finding
 from notifier.config import AnalysisSettings
@@ -170,6 +171,88 @@ def upstream_csv(phases: Sequence[str]) -> str:
     return ",".join(phases)
 
 
+@dataclass
+class _Plan:
+    """What a batch's rows may ask for, worked out from the rows alone."""
+
+    keys: list[RowKey]
+    ranges: list[tuple[datetime, datetime]]
+    """Times within the run gap of a row (merged): where session neighbours are."""
+    run_keys: list[str]
+    """Run keys the rows may upsert: their run ids', and their own session keys."""
+    sessions: bool
+    """Whether a transformation may look for its session inputs."""
+    groups: dict[tuple[str, str], list[datetime]]
+    """(phase, dataset) -> [first, last] time of the rows whose rules read its history."""
+    previous: list[tuple[str, str]]
+    """Groups whose latest member before the window a rule may compare with."""
+    models: dict[str, list[datetime]]
+    """Model name -> [first, last] time of its evaluations in the batch."""
+    objects: list[tuple[str, str | None, str, datetime]]
+    """Declared references: (upstream phases, bucket or None, key, time)."""
+    run_ids: list[str]
+    latest: list[tuple[str, datetime, datetime]]
+    """(phase, time, since) of inferred inputs: the latest output in the window."""
+
+    @classmethod
+    def of(
+        cls,
+        rows: Sequence[AuditRow],
+        identities: Sequence[DatasetIdentity],
+        settings: AnalysisSettings,
+    ) -> _Plan:
+        gap = timedelta(minutes=settings.run_gap_minutes)
+        lineage_window = timedelta(hours=settings.lineage_window_hours)
+        groups: dict[tuple[str, str], list[datetime]] = {}
+        models: dict[str, list[datetime]] = {}
+        previous: set[tuple[str, str]] = set()
+        for row, identity in zip(rows, identities, strict=True):
+            need = _history_needed(row)
+            if need == "model" and row.modelo_nombre:
+                _widen(models, row.modelo_nombre, row.event_time)
+            elif need is not None:
+                _widen(groups, (row.phase, identity.dataset), row.event_time)
+                if need == "previous":
+                    previous.add((row.phase, identity.dataset))
+        objects: list[tuple[str, str | None, str, datetime]] = []
+        run_ids: set[str] = set()
+        latest: list[tuple[str, datetime, datetime]] = []
+        sessions = False
+        for row in rows:
+            upstream = lineage.UPSTREAM.get(row.phase)
+            if upstream is None:
+                continue
+            declared = lineage.declared_of(row)
+            for text in declared:
+                for reading in lineage.parse_reference(text):
+                    objects.append(
+                        (upstream_csv(upstream), reading.bucket, reading.key, row.event_time)
+                    )
+            if declared:
+                continue
+            if row.run_id:
+                run_ids.add(row.run_id)
+            if row.phase == "transformation":
+                sessions = True
+            else:
+                latest += [(p, row.event_time, row.event_time - lineage_window) for p in upstream]
+        return cls(
+            keys=[(r.phase, r.row_id) for r in rows],
+            ranges=_merge_ranges((r.event_time - gap, r.event_time + gap) for r in rows),
+            run_keys=sorted(
+                {f"run_id:{r.run_id}" for r in rows if r.run_id}
+                | {f"session:{r.phase}:{r.row_id}" for r in rows if not r.run_id}
+            ),
+            sessions=sessions,
+            groups=groups,
+            previous=[g for g in groups if g in previous],
+            models=models,
+            objects=list(dict.fromkeys(objects)),
+            run_ids=sorted(run_ids),
+            latest=list(dict.fromkeys(latest)),
+        )
+
+
 class Workspace:
     """The working set of one batch (see the module docstring)."""
 
@@ -202,203 +285,161 @@ class Workspace:
     # --- loading -------------------------------------------------------------------
 
     def load(self, rows: Sequence[AuditRow], identities: Sequence[DatasetIdentity]) -> None:
-        """Everything ``rows`` (in analysis order) may ask for, in one round trip (plus
-        one for names declared but not found as objects)."""
-        from notifier.analysis import lineage  # lineage uses the workspace's types
-
-        settings = self.settings
-        gap = timedelta(minutes=settings.run_gap_minutes)
-        window = timedelta(days=settings.window_days)
+        """Everything ``rows`` (in analysis order) may ask for: sent together (one round
+        trip in a pipeline), plus one query for names declared but not found as objects."""
         for row in rows:
             self.chunk[(row.phase, row.row_id)] = row
-        keys = list(self.chunk)
-        ranges = _merge_ranges((r.event_time - gap, r.event_time + gap) for r in rows)
-        run_keys = sorted(
-            {f"run_id:{r.run_id}" for r in rows if r.run_id}
-            | {f"session:{r.phase}:{r.row_id}" for r in rows if not r.run_id}
-        )
-        groups: dict[tuple[str, str], list[datetime]] = {}
-        models: dict[str, list[datetime]] = {}
-        previous: set[tuple[str, str]] = set()
-        for row, identity in zip(rows, identities, strict=True):
-            need = _history_needed(row)
-            if need == "model" and row.modelo_nombre:
-                _widen(models, row.modelo_nombre, row.event_time)
-            elif need is not None:
-                _widen(groups, (row.phase, identity.dataset), row.event_time)
-                if need == "previous":
-                    previous.add((row.phase, identity.dataset))
-        group_keys = list(groups)
-        previous_keys = [g for g in group_keys if g in previous]
-        model_keys = list(models)
-        objects: list[tuple[str, str | None, str, datetime]] = []
-        run_ids: set[str] = set()
-        latest: list[tuple[str, datetime, datetime]] = []
-        lineage_window = timedelta(hours=settings.lineage_window_hours)
-        for row in rows:
-            upstream = lineage.UPSTREAM.get(row.phase)
-            if upstream is None:
-                continue
-            declared = lineage.declared_of(row)
-            if declared:
-                for text in declared:
-                    for reading in lineage.parse_reference(text):
-                        objects.append(
-                            (upstream_csv(upstream), reading.bucket, reading.key, row.event_time)
-                        )
-                continue
-            if row.run_id:
-                run_ids.add(row.run_id)
-            if row.phase != "transformation":
-                latest.extend(
-                    (phase, row.event_time, row.event_time - lineage_window) for phase in upstream
-                )
-        objects = list(dict.fromkeys(objects))
-        latest = list(dict.fromkeys(latest))
-        sessions = any(r.phase == "transformation" and not lineage.declared_of(r) for r in rows)
-        conn = self.conn
-        near_params = {
-            "starts": [s for s, _ in ranges],
-            "ends": [e for _, e in ranges],
-            "phases": [p for p, _ in keys],
-            "row_ids": [i for _, i in keys],
+        plan = _Plan.of(rows, identities, self.settings)
+        sent = self._send(plan)
+        self._take_members(sent)
+        self._take_history(plan, sent)
+        self._take_models(plan, sent)
+        self._take_lineage(plan, sent)
+        self._load_names(rows)
+
+    def _send(self, plan: _Plan) -> dict[str, psycopg.Cursor[Any]]:
+        """Issue the plan's queries, results read later (pipelined when the caller is)."""
+        conn, window = self.conn, timedelta(days=self.settings.window_days)
+        near = {
+            "starts": [s for s, _ in plan.ranges],
+            "ends": [e for _, e in plan.ranges],
+            "phases": [p for p, _ in plan.keys],
+            "row_ids": [i for _, i in plan.keys],
         }
-        near = execute(conn, "analysis_batch_members", near_params)
-        by_key = execute(conn, "analysis_batch_runs_by_key", {"keys": run_keys})
-        history = before = evaluations = found = by_run_id = outputs = inputs = None
-        if sessions:
-            inputs = execute(
-                conn, "analysis_batch_run_inputs_near", {**near_params, "keys": run_keys}
+        sent = {
+            "near": execute(conn, "analysis_batch_members", near),
+            "by_key": execute(conn, "analysis_batch_runs_by_key", {"keys": plan.run_keys}),
+        }
+        if plan.sessions:
+            sent["inputs"] = execute(
+                conn, "analysis_batch_run_inputs_near", {**near, "keys": plan.run_keys}
             )
-        if groups:
-            history = execute(
+        if plan.groups:
+            groups = list(plan.groups)
+            sent["history"] = execute(
                 conn,
                 "analysis_batch_history",
                 {
-                    "phases": [p for p, _ in group_keys],
-                    "datasets": [d for _, d in group_keys],
-                    "starts": [groups[g][0] - window for g in group_keys],
-                    "ends": [groups[g][1] for g in group_keys],
+                    "phases": [p for p, _ in groups],
+                    "datasets": [d for _, d in groups],
+                    "starts": [plan.groups[g][0] - window for g in groups],
+                    "ends": [plan.groups[g][1] for g in groups],
                 },
             )
-        if previous_keys:
-            before = execute(
+        if plan.previous:
+            sent["before"] = execute(
                 conn,
                 "analysis_batch_history_before",
                 {
-                    "phases": [p for p, _ in previous_keys],
-                    "datasets": [d for _, d in previous_keys],
-                    "starts": [groups[g][0] - window for g in previous_keys],
+                    "phases": [p for p, _ in plan.previous],
+                    "datasets": [d for _, d in plan.previous],
+                    "starts": [plan.groups[g][0] - window for g in plan.previous],
                 },
             )
-        if models:
-            evaluations = execute(
+        if plan.models:
+            models = list(plan.models)
+            sent["evaluations"] = execute(
                 conn,
                 "analysis_batch_model_evaluations",
                 {
-                    "models": model_keys,
-                    "starts": [models[m][0] for m in model_keys],
-                    "ends": [models[m][1] for m in model_keys],
+                    "models": models,
+                    "starts": [plan.models[m][0] for m in models],
+                    "ends": [plan.models[m][1] for m in models],
                 },
             )
-        if objects:
-            found = execute(
+        if plan.objects:
+            sent["objects"] = execute(
                 conn,
                 "analysis_batch_find_objects",
                 {
-                    "phases": [o[0] for o in objects],
-                    "buckets": [o[1] for o in objects],
-                    "keys": [o[2] for o in objects],
-                    "ats": [o[3] for o in objects],
+                    "phases": [o[0] for o in plan.objects],
+                    "buckets": [o[1] for o in plan.objects],
+                    "keys": [o[2] for o in plan.objects],
+                    "ats": [o[3] for o in plan.objects],
                 },
             )
-        if run_ids:
-            by_run_id = execute(
+        if plan.run_ids:
+            sent["run_ids"] = execute(
                 conn,
                 "analysis_batch_rows_of_run_ids",
-                {
-                    "run_ids": sorted(run_ids),
-                    "phases": ["ingestion", "transformation", "training"],
-                },
+                {"run_ids": plan.run_ids, "phases": ["ingestion", "transformation", "training"]},
             )
-        if latest:
-            outputs = execute(
+        if plan.latest:
+            sent["latest"] = execute(
                 conn,
                 "analysis_batch_latest_outputs",
                 {
-                    "phases": [x[0] for x in latest],
-                    "ats": [x[1] for x in latest],
-                    "sinces": [x[2] for x in latest],
+                    "phases": [x[0] for x in plan.latest],
+                    "ats": [x[1] for x in plan.latest],
+                    "sinces": [x[2] for x in plan.latest],
                 },
             )
-        for phase, row_id, run, dataset, pattern, at, run_key, grouped_by, s, e in near:
+        return sent
+
+    def _take_members(self, sent: Mapping[str, psycopg.Cursor[Any]]) -> None:
+        """Members near the rows (sessions), runs by key, the runs' ingestion members."""
+        for phase, row_id, run, dataset, pattern, at, run_key, grouped_by, s, e in sent["near"]:
             self._know_run(Run(run, run_key, grouped_by, s, e))
             self._add_member((phase, row_id), Member(run, dataset, pattern, at))
             if grouped_by == "session":
                 self._add_session((phase, row_id), at)
-        for run, run_key, grouped_by, s, e in by_key:
+        for run, run_key, grouped_by, s, e in sent["by_key"]:
             self._know_run(Run(run, run_key, grouped_by, s, e))
-        if inputs is not None:
-            for row in inputs:
-                run, dataset, pattern, *rest = row
-                source = Source(*rest[:7], dataset, [tuple(x) for x in rest[7] or []])
-                self.run_inputs[source.key] = source
-                if source.key not in self.members:
-                    self._add_member(source.key, Member(run, dataset, pattern, source.event_time))
-        if history is not None:
-            for key in group_keys:
-                self.groups[key] = _Group()
-            for ord_, row_id, at, estado, n, uri, model, cols, details, opened in history:
-                group = self.groups[group_keys[ord_ - 1]]
-                group.ids.add(row_id)
-                if ROW_COUNT_FLAGS.intersection(opened):
-                    group.flagged.add(row_id)
-                group.entries.append(
-                    Entry(row_id, at, estado, n, uri, model, bool(cols), details, frozenset(opened))
-                )
-            for group in self.groups.values():
-                group.entries.sort(key=lambda x: x.order)
-        if before is not None:
-            for ord_, _, at, uri, details in before:
-                self.groups[previous_keys[ord_ - 1]].before = Previous(details, uri, at)
-        if evaluations is not None:
-            for model in model_keys:
-                self.models[model] = _Group()
-            for ord_, row_id, at, estado, uri, metrics, flagged in evaluations:
-                entry = Entry(
-                    row_id,
-                    at,
-                    estado,
-                    None,
-                    uri,
-                    None,
-                    False,
-                    {"metrics": metrics},
-                    frozenset({METRIC_RULE} if flagged else ()),
-                )
-                group = self.models[model_keys[ord_ - 1]]
-                if at < models[model_keys[ord_ - 1]][0]:
-                    group.before = Previous(entry.details, uri, at)
-                else:
-                    group.entries.append(entry)
-            for group in self.models.values():
-                group.entries.sort(key=lambda x: x.order)
-        if found is not None:
-            for row in found:
-                self.objects[objects[row[0] - 1]] = _source(row, 1)
-        if by_run_id is not None:
-            for row in by_run_id:
-                self.run_id_rows[row[0]].append(_source(row, 1))
-            for sources in self.run_id_rows.values():
-                sources.sort(key=lambda s: (s.event_time, s.row_id))
-        if outputs is not None:
-            for row in outputs:
-                self.latest[latest[row[0] - 1]] = _source(row, 1)
-        self._load_names(rows, objects)
+        for run, dataset, pattern, *rest in sent.get("inputs", ()):
+            source = _source([*rest[:7], dataset, rest[7]], 0)
+            self.run_inputs[source.key] = source
+            if source.key not in self.members:
+                self._add_member(source.key, Member(run, dataset, pattern, source.event_time))
 
-    def _load_names(self, rows: Sequence[AuditRow], objects: Sequence[Any]) -> None:
-        from notifier.analysis import lineage
+    def _take_history(self, plan: _Plan, sent: Mapping[str, psycopg.Cursor[Any]]) -> None:
+        """Each (phase, dataset)'s members in the window, and its latest before it."""
+        groups = list(plan.groups)
+        for key in groups:
+            self.groups[key] = _Group()
+        for ord_, row_id, at, estado, n, uri, model, cols, details, opened in sent.get(
+            "history", ()
+        ):
+            group = self.groups[groups[ord_ - 1]]
+            group.ids.add(row_id)
+            if ROW_COUNT_FLAGS.intersection(opened):
+                group.flagged.add(row_id)
+            group.entries.append(
+                Entry(row_id, at, estado, n, uri, model, bool(cols), details, frozenset(opened))
+            )
+        for group in self.groups.values():
+            group.entries.sort(key=lambda x: x.order)
+        for ord_, _, at, uri, details in sent.get("before", ()):
+            self.groups[plan.previous[ord_ - 1]].before = Previous(details, uri, at)
 
+    def _take_models(self, plan: _Plan, sent: Mapping[str, psycopg.Cursor[Any]]) -> None:
+        """Each model's evaluations in the batch's span, and its latest good one before."""
+        models = list(plan.models)
+        for model in models:
+            self.models[model] = _Group()
+        for ord_, row_id, at, estado, uri, metrics, flagged in sent.get("evaluations", ()):
+            opened = frozenset({METRIC_RULE} if flagged else ())
+            entry = Entry(row_id, at, estado, None, uri, None, False, {"metrics": metrics}, opened)
+            group = self.models[models[ord_ - 1]]
+            if at < plan.models[models[ord_ - 1]][0]:
+                group.before = Previous(entry.details, uri, at)
+            else:
+                group.entries.append(entry)
+        for group in self.models.values():
+            group.entries.sort(key=lambda x: x.order)
+
+    def _take_lineage(self, plan: _Plan, sent: Mapping[str, psycopg.Cursor[Any]]) -> None:
+        """Objects by key, rows by run id, the latest outputs: as lineage sources."""
+        for row in sent.get("objects", ()):
+            self.objects[plan.objects[row[0] - 1]] = _source(row, 1)
+        for row in sent.get("run_ids", ()):
+            self.run_id_rows[row[0]].append(_source(row, 1))
+        for sources in self.run_id_rows.values():
+            sources.sort(key=lambda s: (s.event_time, s.row_id))
+        for row in sent.get("latest", ()):
+            self.latest[plan.latest[row[0] - 1]] = _source(row, 1)
+
+    def _load_names(self, rows: Sequence[AuditRow]) -> None:
+        """The rows names declared (a dataset, a model) that no object key matched."""
         names: list[tuple[str, str, datetime]] = []
         for row in rows:
             upstream = lineage.UPSTREAM.get(row.phase)
@@ -718,14 +759,12 @@ class Workspace:
 
     def flush(self) -> None:
         """Write the batch's changes: runs, merges, members, links, anomalies."""
-        from notifier.analysis.lineage import UPSTREAM
-
         conn = self.conn
         existing = [r for r in self.runs.values() if r.changed and not r.new]
         created = [r for r in self.runs.values() if r.new]
         merged = [(old, self.resolve(old)) for old in self.merges]
         assigned = list(self.assigned.items())
-        linked = [(k, v) for k, v in self.links.items() if k[0] in UPSTREAM]
+        linked = [(k, v) for k, v in self.links.items() if k[0] in lineage.UPSTREAM]
         links = [(k, link) for k, v in linked for link in v]
         judged = list(self.findings.items())
         found = [(k, f) for k, v in judged for f in v]
