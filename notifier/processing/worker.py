@@ -46,10 +46,10 @@ DATABASE_RETRY_SECONDS: Final = 2.0
 
 INLINE_ANALYSIS_MAX_ROWS: Final = 4
 """A batch of at most this many rows is analysed right after its commit, its rows together
-(anomalies within a second of the upload; about 3 ms a row for a batch of 4, half or
-less of analysing them one by one, see bench/bench_analysis.py); a larger batch means a backlog, and its rows are left to the
-worker's analysis catch-up thread (``analysis.start_catch_up``), so that analysis never
-holds processing back."""
+(anomalies within a second of the upload; about 3 ms a row for a batch of 4, half or less
+of analysing them one by one, see bench/bench_analysis.py); a larger batch means a
+backlog, and its rows are left to the worker's analysis catch-up thread
+(``analysis.start_catch_up``), so that analysis never holds processing back."""
 
 SMALL_OBJECT_BYTES: Final = 1024 * 1024
 """Objects up to this size (as the event says) are read with one GET, headers and bytes
