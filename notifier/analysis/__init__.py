@@ -1,21 +1,28 @@
 """Analysis: datasets, runs, lineage and anomalies derived from the audit rows.
 
-``on_row_written`` is the one call processing makes after it commits a row; it never
-raises. ``analyze`` recomputes a time range (``notifier analyze``); ``refresh``
-re-judges what depends on the clock (``notifier report``).
+``on_rows_written`` (``on_row_written`` for one row) is the one call processing makes
+after it commits rows; it never raises. ``analyze`` recomputes a time range (``notifier
+analyze``); ``refresh`` re-judges what depends on the clock (``notifier report``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 from psycopg.errors import LockNotAvailable
 from psycopg_pool import ConnectionPool
 
-from notifier.analysis.engine import Refreshed, Summary, analyze, analyze_written, refresh
+from notifier.analysis.engine import (
+    Refreshed,
+    Summary,
+    analyze,
+    analyze_written_many,
+    refresh,
+)
 from notifier.config import AnalysisSettings
 from notifier.db import query
 from notifier.phases import Phase
@@ -26,23 +33,33 @@ logger = logging.getLogger(__name__)
 def on_row_written(
     pool: ConnectionPool, settings: AnalysisSettings, phase: Phase, intake_event_id: int
 ) -> None:
-    """Analyse the row just written for an event, in its own transaction.
+    """Analyse the row just written for an event (``on_rows_written`` of one row)."""
+    on_rows_written(pool, settings, [(phase, intake_event_id)])
 
-    Called after the row's transaction committed; a failure is logged and left to
-    ``notifier analyze``, never raised into processing.
-    """
+
+def on_rows_written(
+    pool: ConnectionPool, settings: AnalysisSettings, written: Sequence[tuple[Phase, int]]
+) -> None:
+    """Analyse the rows just written for events, (phase, intake event id) each, as one
+    batch in one transaction (four round trips however many rows), after the rows'
+    transaction committed. A failure is logged and left to the catch-up thread or
+    ``notifier analyze``, never raised into processing."""
+    if not written:
+        return
     try:
         with pool.connection() as conn:
-            analyze_written(conn, settings, phase.short_name, intake_event_id, datetime.now(UTC))
+            analyze_written_many(
+                conn, settings, [(p.short_name, i) for p, i in written], datetime.now(UTC)
+            )
     except LockNotAvailable:
         logger.info(
-            "another analysis is running; this row is left to the next refresh",
-            extra={"action": "analysis", "event_id": intake_event_id},
+            "another analysis is running; these rows are left to the next refresh",
+            extra={"action": "analysis", "rows": len(written)},
         )
     except Exception:
         logger.exception(
-            "analysis of a written row failed; `notifier analyze` will redo it",
-            extra={"action": "analysis", "event_id": intake_event_id},
+            "analysis of written rows failed; `notifier analyze` will redo them",
+            extra={"action": "analysis", "rows": len(written)},
         )
 
 
@@ -90,6 +107,7 @@ __all__ = [
     "analyze",
     "catch_up",
     "on_row_written",
+    "on_rows_written",
     "refresh",
     "start_catch_up",
 ]

@@ -36,14 +36,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
-
-import psycopg
+from typing import TYPE_CHECKING, Any, Final
 
 from notifier.analysis.datasets import identify
 from notifier.analysis.model import AuditRow
 from notifier.config import AnalysisSettings
-from notifier.db import query
+
+if TYPE_CHECKING:
+    from notifier.analysis.workspace import Source, Workspace
 
 DECLARED: Final = 1.0
 DECLARED_BY_NAME: Final = 0.8
@@ -63,12 +63,22 @@ UPSTREAM: Final[Mapping[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class Link:
-    from_table: str | None
-    from_id: int | None
+    """A link into a row; ``source`` is the input row (None: a declared reference that
+    matches nothing audited)."""
+
+    source: Source | None
     method: str
     confidence: float
     reason: str
     reference: str | None = None
+
+    @property
+    def from_table(self) -> str | None:
+        return None if self.source is None else self.source.phase_table
+
+    @property
+    def from_id(self) -> int | None:
+        return None if self.source is None else self.source.row_id
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,14 @@ def parse_reference(text: str) -> list[Reference]:
     if value:
         readings.append(Reference(value, None, value))
     return readings
+
+
+def declared_of(row: AuditRow) -> list[str]:
+    """What a row declares it was made from: an evaluation its model's name, others
+    their declared references."""
+    if row.phase == "evaluation":
+        return [row.modelo_nombre] if row.modelo_nombre else []
+    return declared_references(row)
 
 
 def declared_references(row: AuditRow) -> list[str]:
@@ -133,134 +151,88 @@ def dataset_of(row: AuditRow) -> str:
     ).dataset
 
 
-def derive(
-    conn: psycopg.Connection[Any], settings: AnalysisSettings, row: AuditRow, run: int
-) -> list[Link]:
+def derive(ws: Workspace, settings: AnalysisSettings, row: AuditRow, run: int) -> list[Link]:
     """The links into ``row`` (its inputs); empty for ingestion rows."""
     upstream = UPSTREAM.get(row.phase)
     if upstream is None:
         return []
-    if row.phase == "evaluation":
-        declared = [row.modelo_nombre] if row.modelo_nombre else []
-    else:
-        declared = declared_references(row)
+    declared = declared_of(row)
     if declared:
-        return [_resolve_declared(conn, ref, upstream, row.event_time) for ref in declared]
+        return [_resolve_declared(ws, ref, upstream, row.event_time) for ref in declared]
     if row.run_id:
-        links = _by_run_id(conn, row, upstream)
+        links = _by_run_id(ws, row, upstream)
         if links:
             return links
-    return _inferred(conn, settings, row, upstream, run)
+    return _inferred(ws, settings, row, upstream, run)
 
 
-def store(conn: psycopg.Connection[Any], row: AuditRow, links: list[Link]) -> None:
-    """Replace the links into ``row`` with ``links``."""
-    if row.phase not in UPSTREAM:
-        return  # nothing links into an ingestion row
-    target = {"to_table": row.phase_table, "to_id": row.row_id}
-    conn.execute(query("delete_links_to"), target)
-    for link in links:
-        conn.execute(
-            query("insert_link"),
-            {
-                **target,
-                "from_table": link.from_table,
-                "from_id": link.from_id,
-                "method": link.method,
-                "confidence": link.confidence,
-                "reference": link.reference,
-                "reason": link.reason,
-            },
-        )
-
-
-def _resolve_declared(
-    conn: psycopg.Connection[Any], text: str, phases: tuple[str, ...], before: datetime
-) -> Link:
+def _resolve_declared(ws: Workspace, text: str, phases: tuple[str, ...], before: datetime) -> Link:
     for reading in parse_reference(text):
-        found = conn.execute(
-            query("find_object"),
-            {"phases": list(phases), "bucket": reading.bucket, "key": reading.key, "at": before},
-        ).fetchone()
+        found = ws.find_object(phases, reading.bucket, reading.key, before)
         if found is not None:
-            return Link(found[0], found[1], "declared", DECLARED, f"declared: {text}", text)
-    found = conn.execute(
-        query("find_by_name"), {"phases": list(phases), "name": text.strip("/"), "at": before}
-    ).fetchone()
-    if found is not None:
+            return Link(found, "declared", DECLARED, f"declared: {text}", text)
+    named = ws.find_by_name(phases, text.strip("/"), before)
+    if named is not None:
+        source, by_name = named
         return Link(
-            found[0],
-            found[1],
+            source,
             "declared",
-            DECLARED if found[3] else DECLARED_BY_NAME,
-            f"declared name {text}: {'named' if found[3] else 'matched by key'} {found[2]}, "
+            DECLARED if by_name else DECLARED_BY_NAME,
+            f"declared name {text}: {'named' if by_name else 'matched by key'} {source.uri}, "
             "its latest object before this row",
             text,
         )
-    return Link(
-        None, None, "declared", DECLARED, f"declared {text}: not among audited objects", text
-    )
+    return Link(None, "declared", DECLARED, f"declared {text}: not among audited objects", text)
 
 
-def _by_run_id(conn: psycopg.Connection[Any], row: AuditRow, phases: tuple[str, ...]) -> list[Link]:
+def _by_run_id(ws: Workspace, row: AuditRow, phases: tuple[str, ...]) -> list[Link]:
+    assert row.run_id is not None
     for phase in phases:
-        rows = conn.execute(
-            query("rows_of_run_id"), {"phase": phase, "run_id": row.run_id, "at": row.event_time}
-        ).fetchall()
-        if rows:
+        sources = ws.rows_of_run_id(phase, row.run_id, row.event_time)
+        if sources:
             return [
-                Link(table, row_id, "run_id", RUN_ID, f"same run_id {row.run_id}")
-                for table, row_id in rows
+                Link(source, "run_id", RUN_ID, f"same run_id {row.run_id}") for source in sources
             ]
     return []
 
 
-def _session_inputs(
-    conn: psycopg.Connection[Any], row: AuditRow, phase: str, run: int
-) -> list[Link]:
+def _session_inputs(ws: Workspace, row: AuditRow, phase: str, run: int) -> list[Link]:
     """The run's earlier objects of ``phase``: those of the output's dataset name when
     some are (``raw/flows`` for ``silver/flows``), else all of them."""
     name = dataset_of(row).partition("/")[2]
-    rows = conn.execute(
-        query("session_inputs"),
-        {"run": run, "at": row.event_time, "phase": phase, "name": name},
-    ).fetchall()
-    named = [r for r in rows if r[3]]
+    sources = ws.session_inputs(run, phase, row.event_time)
+    named = [s for s in sources if (ws.dataset_of(s) or "").partition("/")[2] == name]
     return [
         Link(
-            table,
-            row_id,
+            source,
             "inferred",
             INFERRED,
             f"written earlier in the same run{' under the same dataset name' if named else ''}"
-            f" ({uri})",
+            f" ({source.uri})",
         )
-        for table, row_id, uri, _ in (named or rows)
+        for source in (named or sources)
     ]
 
 
 def _inferred(
-    conn: psycopg.Connection[Any],
+    ws: Workspace,
     settings: AnalysisSettings,
     row: AuditRow,
     phases: tuple[str, ...],
     run: int,
 ) -> list[Link]:
     if row.phase == "transformation":
-        return _session_inputs(conn, row, phases[0], run)
+        return _session_inputs(ws, row, phases[0], run)
     since = row.event_time - timedelta(hours=settings.lineage_window_hours)
     for phase in phases:
-        found = conn.execute(
-            query("latest_output_before"), {"phase": phase, "at": row.event_time, "since": since}
-        ).fetchone()
+        found = ws.latest_output_before(phase, row.event_time, since)
         if found is not None:
             return [
                 Link(
-                    found[0],
-                    found[1],
+                    found,
                     "inferred",
                     INFERRED,
-                    f"latest {phase} output before it ({found[2]}), "
+                    f"latest {phase} output before it ({found.uri}), "
                     f"within {settings.lineage_window_hours} h",
                 )
             ]

@@ -38,6 +38,7 @@ class AuditRow:
     deleted_at: datetime | None
     is_current: bool | None
     intake_event_id: int | None
+    format: str | None = None
 
     @property
     def info(self) -> Mapping[str, Any]:

@@ -17,6 +17,8 @@ the anomaly window (NOTIFIER_ANOMALY_WINDOW_DAYS) before this one started.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,62 +27,39 @@ import psycopg
 
 from notifier.analysis.datasets import DatasetIdentity
 from notifier.analysis.model import PHASES, AuditRow
+from notifier.analysis.workspace import Workspace, execute
 from notifier.config import AnalysisSettings
-from notifier.db import query
 
 
 def assign(
-    conn: psycopg.Connection[Any],
-    settings: AnalysisSettings,
-    row: AuditRow,
-    identity: DatasetIdentity,
+    ws: Workspace, settings: AnalysisSettings, row: AuditRow, identity: DatasetIdentity
 ) -> int:
-    """Record the row's dataset and run; returns the run's id."""
+    """Record the row's dataset and run (in the batch's workspace); returns the run's id."""
     if row.run_id:
-        run = _upsert_run(conn, f"run_id:{row.run_id}", "run_id", row.event_time)
+        run = ws.upsert_run(f"run_id:{row.run_id}", "run_id", row.event_time)
     else:
-        run = _session_for(conn, settings, row)
-    conn.execute(
-        query("upsert_run_member"),
-        {
-            "phase": row.phase,
-            "row_id": row.row_id,
-            "run": run,
-            "dataset": identity.dataset,
-            "key_pattern": identity.key_pattern,
-            "event_time": row.event_time,
-        },
-    )
+        run = _session_for(ws, settings, row)
+    ws.set_member(row, run, identity)
     return run
 
 
-def _upsert_run(conn: psycopg.Connection[Any], key: str, grouped_by: str, at: datetime) -> int:
-    found = conn.execute(
-        query("upsert_run"), {"run_key": key, "grouped_by": grouped_by, "at": at}
-    ).fetchone()
-    assert found is not None
-    return int(found[0])
-
-
-def _session_for(conn: psycopg.Connection[Any], settings: AnalysisSettings, row: AuditRow) -> int:
+def _session_for(ws: Workspace, settings: AnalysisSettings, row: AuditRow) -> int:
     gap = timedelta(minutes=settings.run_gap_minutes)
-    params = {"phase": row.phase, "row_id": row.row_id, "at": row.event_time}
-    before = conn.execute(query("session_neighbour_before"), params).fetchone()
-    after = conn.execute(query("session_neighbour_after"), params).fetchone()
+    before, after = ws.session_neighbours(row)
     joins_before = before is not None and row.event_time - before[1] <= gap
     joins_after = after is not None and after[1] - row.event_time <= gap
     if joins_before and before is not None:
-        run = int(before[0])
-        if joins_after and after is not None and int(after[0]) != run:
-            conn.execute(query("merge_runs"), {"into": run, "from": int(after[0])})
+        run = before[0]
+        if joins_after and after is not None and after[0] != run:
+            ws.merge_runs(run, after[0])
         return run
     own_key = f"session:{row.phase}:{row.row_id}"
     if joins_after and after is not None:
         # This row now starts that session: the key follows the earliest row.
-        run = int(after[0])
-        conn.execute(query("rekey_run"), {"id": run, "run_key": own_key, "at": row.event_time})
+        run = after[0]
+        ws.rekey_run(run, own_key, row.event_time)
         return run
-    return _upsert_run(conn, own_key, "session", row.event_time)
+    return ws.upsert_run(own_key, "session", row.event_time)
 
 
 @dataclass(frozen=True)
@@ -122,32 +101,64 @@ def judge(
 
 
 def refresh(
-    conn: psycopg.Connection[Any], settings: AnalysisSettings, run: int, now: datetime
-) -> RunState | None:
-    """Recompute one run's bounds, phases and status; None when it has no rows left."""
-    facts = conn.execute(
-        query("run_facts"), {"id": run, "window_days": settings.window_days}
-    ).fetchone()
-    if facts is None or facts[0] is None:
-        return None
-    started, ended, phases, expected, errors, anomalies = facts
-    state = judge(
-        set(phases),
-        set(expected or []) | set(phases),
-        errors,
-        list(anomalies),
-        now - started,
-        timedelta(hours=settings.run_window_hours),
+    conn: psycopg.Connection[Any], settings: AnalysisSettings, ids: Sequence[int], now: datetime
+) -> int:
+    """Recompute the runs' bounds, phases and status, in this order (each run's expected
+    phases come from the runs started before it, as refreshed so far); returns how many
+    runs still have rows. Three statements however many runs (two round trips in a
+    pipeline)."""
+    if not ids:
+        return 0
+    facts_cursor = execute(conn, "analysis_batch_run_facts", {"ids": list(ids)})
+    others_cursor = execute(
+        conn,
+        "analysis_batch_runs_started",
+        {"ids": list(ids), "window_days": settings.window_days},
     )
-    conn.execute(
-        query("update_run"),
+    facts = {int(row[0]): row[1:] for row in facts_cursor}
+    if not facts:
+        return 0
+    window = timedelta(days=settings.window_days)
+    others = {int(run): (started, list(phases)) for run, started, phases in others_cursor}
+    timeline = sorted((started, run) for run, (started, _) in others.items())
+    updates = []
+    for run in ids:
+        if run not in facts:
+            continue
+        started, ended, phases, errors, anomalies = facts[run]
+        expected: set[str] = set()
+        low = bisect.bisect_left(timeline, (started - window, -1))
+        for at, other in timeline[low:]:
+            if at >= started:
+                break
+            if other != run:
+                expected.update(others[other][1])
+                if len(expected) == len(PHASES):
+                    break
+        state = judge(
+            set(phases),
+            expected | set(phases),
+            errors,
+            list(anomalies),
+            now - started,
+            timedelta(hours=settings.run_window_hours),
+        )
+        ordered = [p for p in PHASES if p in set(phases)]
+        updates.append((run, started, ended, ordered, state))
+        if run in others:
+            timeline.remove((others[run][0], run))
+        others[run] = (started, ordered)
+        bisect.insort(timeline, (started, run))
+    execute(
+        conn,
+        "analysis_batch_update_run_states",
         {
-            "id": run,
-            "started_at": started,
-            "ended_at": ended,
-            "phases": [p for p in PHASES if p in set(phases)],
-            "status": state.status,
-            "reason": state.reason,
+            "ids": [u[0] for u in updates],
+            "starts": [u[1] for u in updates],
+            "ends": [u[2] for u in updates],
+            "phases": [",".join(u[3]) for u in updates],
+            "statuses": [u[4].status for u in updates],
+            "reasons": [u[4].reason for u in updates],
         },
     )
-    return state
+    return len(updates)

@@ -14,15 +14,18 @@ FROM pipeline_runs ORDER BY started_at DESC, id DESC LIMIT 1
 
 -- name: report_models
 -- Training rows a target names: a model name, its dataset identity (or a segment of
--- it), an object key, bucket/key, or an s3:// URI. Newest first.
+-- it), an object key, bucket/key, or an s3:// URI. Newest first. A model card's own
+-- row (a sidecar such as <stem>.json next to its model) is not a model: its facts are
+-- merged into the model's row (notifier/audit/model_sidecars.py).
 SELECT t.id, t.ruta_modelo, t.timestamp_entrenamiento, t.estado,
        coalesce(t.modelo_nombre, m.dataset) AS model
 FROM training_events AS t
 LEFT JOIN run_members AS m ON m.phase = 'training' AND m.row_id = t.id
-WHERE t.ruta_modelo = %(target)s OR t.object_key = %(target)s
-   OR t.bucket || '/' || t.object_key = %(target)s
-   OR t.modelo_nombre = %(target)s OR m.dataset = %(target)s
-   OR %(target)s = ANY(string_to_array(m.dataset, '/'))
+WHERE t.format IS DISTINCT FROM 'model_card'
+  AND (t.ruta_modelo = %(target)s OR t.object_key = %(target)s
+       OR t.bucket || '/' || t.object_key = %(target)s
+       OR t.modelo_nombre = %(target)s OR m.dataset = %(target)s
+       OR %(target)s = ANY(string_to_array(m.dataset, '/')))
 ORDER BY t.timestamp_entrenamiento DESC, t.id DESC
 LIMIT %(limit)s
 

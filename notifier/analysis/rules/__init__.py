@@ -3,6 +3,12 @@
 A row rule judges one audit row (``RowRule``); freshness judges every dataset
 against the clock. Adding a rule: a module with a class like these, a line in
 ROW_RULES, a unit test of its scoring function.
+
+A row rule reads the row's history only through ``ctx.history`` (``History`` in
+base.py: record counts, the previous schema, the previous evaluation, the row's inputs),
+answered from what its batch loaded, never with a query per row. A rule that needs
+something else adds a method there and to ``notifier.analysis.workspace.Workspace``
+(with the load query that brings the data, in notifier/queries/analysis.sql).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from typing import Any, Final, TypeGuard
 from notifier.analysis import text
 from notifier.analysis.model import AuditRow, Finding
 from notifier.analysis.rules.base import RuleContext
-from notifier.db import query
 
 NAME: Final = "metric_regression"
 
@@ -100,18 +99,10 @@ class MetricRegressionRule:
         if row.estado != "ok" or not isinstance(metrics, dict) or not metrics:
             return None
         model = row.modelo_nombre
-        params = {"row_id": row.row_id, "until": row.event_time, "rule": NAME}
-        if model:
-            previous = ctx.conn.execute(
-                query("previous_evaluation_of_model"), {**params, "model": model}
-            ).fetchone()
-        else:
-            previous = ctx.conn.execute(
-                query("previous_evaluation_of_dataset"), {**params, "dataset": dataset}
-            ).fetchone()
+        previous = ctx.history.previous_evaluation(model, dataset, row.row_id, row.event_time)
         if previous is None:
             return None
-        found = regressions(previous[0] or {}, metrics, ctx.settings.metric_tolerance)
+        found = regressions(previous.details, metrics, ctx.settings.metric_tolerance)
         if not found:
             return None
         subject_name = model or dataset
@@ -123,14 +114,14 @@ class MetricRegressionRule:
             reason=(
                 f"model {subject_name}: "
                 + "; ".join(r.describe() for r in found)
-                + f" since the evaluation of {text.moment(previous[2])} ({previous[1]})"
+                + f" since the evaluation of {text.moment(previous.event_time)} ({previous.uri})"
             ),
             observed_at=row.event_time,
             row_id=row.row_id,
             dataset=dataset,
             details={
                 "model": subject_name,
-                "previous_uri": previous[1],
+                "previous_uri": previous.uri,
                 "regressions": [
                     {"metric": r.metric, "previous": r.previous, "current": r.current}
                     for r in found

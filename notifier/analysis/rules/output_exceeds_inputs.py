@@ -14,7 +14,6 @@ from typing import Final
 from notifier.analysis import text
 from notifier.analysis.model import AuditRow, Finding
 from notifier.analysis.rules.base import RuleContext
-from notifier.db import query
 
 NAME: Final = "output_exceeds_inputs"
 
@@ -34,16 +33,16 @@ class OutputExceedsInputsRule:
     def evaluate(self, ctx: RuleContext, row: AuditRow, dataset: str) -> Finding | None:
         if row.estado != "ok" or row.num_registros is None:
             return None
-        links = ctx.conn.execute(query("lineage_inputs"), {"to_id": row.row_id}).fetchall()
-        if not links or any(estado != "ok" for _, _, estado, _, _, _ in links):
+        links = ctx.history.inputs(row)
+        if not links or any(link.estado != "ok" for link in links):
             return None
-        extra = excess(row.num_registros, [n for _, n, _, _, _, _ in links])
+        extra = excess(row.num_registros, [link.num_registros for link in links])
         if extra is None:
             return None
         total = row.num_registros - extra
-        datasets = ", ".join(sorted({str(d) for d, _, _, _, _, _ in links}))
+        datasets = ", ".join(sorted({link.dataset for link in links}))
         methods = ", ".join(
-            sorted({f"{method}, confidence {conf:g}" for _, _, _, method, conf, _ in links})
+            sorted({f"{link.method}, confidence {link.confidence:g}" for link in links})
         )
         return Finding(
             rule=NAME,

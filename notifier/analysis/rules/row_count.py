@@ -23,7 +23,6 @@ from typing import Final
 from notifier.analysis import text
 from notifier.analysis.model import AuditRow, Finding
 from notifier.analysis.rules.base import RuleContext
-from notifier.db import query
 
 NAME: Final = "row_count"
 MAD_SCALE: Final = 0.6745
@@ -97,15 +96,12 @@ class RowCountRule:
         settings = ctx.settings
         history = [
             float(n)
-            for (n,) in ctx.conn.execute(
-                query("row_count_history"),
-                {
-                    "phase": row.phase,
-                    "dataset": dataset,
-                    "row_id": row.row_id,
-                    "until": row.event_time,
-                    "since": row.event_time - timedelta(days=settings.window_days),
-                },
+            for n in ctx.history.row_counts(
+                row.phase,
+                dataset,
+                row.row_id,
+                since=row.event_time - timedelta(days=settings.window_days),
+                until=row.event_time,
             )
         ]
         if len(history) < settings.min_history:
@@ -143,9 +139,7 @@ class RowCountRule:
         """The dataset of an input flagged in the same direction, if any."""
         if row.phase != "transformation":
             return None
-        for dataset, z in ctx.conn.execute(
-            query("flagged_inputs"), {"to_id": row.row_id, "rule": NAME}
-        ):
+        for dataset, z in ctx.history.flagged_inputs(row, NAME):
             if z is None or (z < 0) == (score.z < 0):
                 return str(dataset)
         return None

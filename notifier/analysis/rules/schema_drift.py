@@ -15,7 +15,6 @@ from typing import Any, Final
 from notifier.analysis import text
 from notifier.analysis.model import AuditRow, Finding
 from notifier.analysis.rules.base import RuleContext
-from notifier.db import query
 
 NAME: Final = "schema_drift"
 
@@ -82,13 +81,10 @@ class SchemaDriftRule:
         current = schema_of(row.info)
         if current is None:
             return None
-        previous = ctx.conn.execute(
-            query("previous_schema"),
-            {"phase": row.phase, "dataset": dataset, "row_id": row.row_id, "until": row.event_time},
-        ).fetchone()
+        previous = ctx.history.previous_schema(row.phase, dataset, row.row_id, row.event_time)
         if previous is None:
             return None
-        before = schema_of(previous[0] or {})
+        before = schema_of(previous.details)
         if before is None:
             return None
         drift = diff_schema(before, current)
@@ -101,7 +97,7 @@ class SchemaDriftRule:
             severity="warning",
             reason=(
                 f"{dataset}: schema changed since the previous version "
-                f"({previous[1]}, {text.moment(previous[2])}): {drift.describe()}"
+                f"({previous.uri}, {text.moment(previous.event_time)}): {drift.describe()}"
             ),
             observed_at=row.event_time,
             row_id=row.row_id,
@@ -110,6 +106,6 @@ class SchemaDriftRule:
                 "added": list(drift.added),
                 "removed": list(drift.removed),
                 "retyped": [list(r) for r in drift.retyped],
-                "previous_uri": previous[1],
+                "previous_uri": previous.uri,
             },
         )
