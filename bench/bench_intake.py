@@ -9,8 +9,11 @@ manifest's flags ``--workers 2 --threads 4``), two gunicorn servers run the same
 baseline: same Flask app, same parsing, no database), then as users run it. Two client
 processes hold 8 keep-alive connections each and POST one-record MinIO bodies.
 Printed: events/s, the ratio to the stubbed app, p50/p99 latency, database round trips
-(counted in the workers) and commits (pg_stat_database) per event, and how the requests
-split between gunicorn's worker processes.
+(counted in the workers) and commits (pg_stat_database) per event, CPU per request of
+the gunicorn workers and of the two client processes (on 2 cores they share the CPU
+with the server and PostgreSQL: p99 rises with the machine's load), how the requests
+split between gunicorn's worker processes, and the wait function psycopg uses in them
+(under gevent it must be a cooperative one, not ``wait_c``).
 
     .venv/bin/python bench/bench_intake.py [--events 6000] [--code /work/wt/perf-base --code .]
 """
