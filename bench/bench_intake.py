@@ -9,8 +9,11 @@ manifest's flags ``--workers 2 --threads 4``), two gunicorn servers run the same
 baseline: same Flask app, same parsing, no database), then as users run it. Two client
 processes hold 8 keep-alive connections each and POST one-record MinIO bodies.
 Printed: events/s, the ratio to the stubbed app, p50/p99 latency, database round trips
-(counted in the workers) and commits (pg_stat_database) per event, and how the requests
-split between gunicorn's worker processes.
+(counted in the workers) and commits (pg_stat_database) per event, CPU per request of
+the gunicorn workers and of the two client processes (on 2 cores they share the CPU
+with the server and PostgreSQL: p99 rises with the machine's load), how the requests
+split between gunicorn's worker processes, and the wait function psycopg uses in them
+(under gevent it must be a cooperative one, not ``wait_c``).
 
     .venv/bin/python bench/bench_intake.py [--events 6000] [--code /work/wt/perf-base --code .]
 """
@@ -21,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -76,15 +80,24 @@ def client(port: int, start: int, count: int, connections: int) -> None:
         threading.Thread(target=send, args=(bodies[n::connections],)) for n in range(connections)
     ]
     stack.wait_for_go()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     ended = time.time()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
-            {"latencies": latencies, "started": started, "ended": ended, "failures": failures}
+            {
+                "latencies": latencies,
+                "started": started,
+                "ended": ended,
+                "failures": failures,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
+            }
         )
     )
 
@@ -154,6 +167,7 @@ def blast(code: Path, port: int, first: int, count: int, env: dict[str, str]) ->
     elapsed = max(r["ended"] for r in results) - min(r["started"] for r in results)
     return {
         "rate": len(latencies) / elapsed,
+        "client_cpu_ms": sum(r["cpu_seconds"] for r in results) / len(latencies) * 1000,
         "p50": statistics.quantiles(latencies, n=100)[49] * 1000,
         "p99": statistics.quantiles(latencies, n=100)[98] * 1000,
     }
@@ -186,8 +200,10 @@ def run_app(
         **result,
         # the warm-up's requests are counted by the workers too: per request, not per event
         "round_trips": sum(w["round_trips"] for w in workers) / events,
+        "cpu_ms": sum(w.get("cpu_seconds", 0.0) for w in workers) / events * 1000,
         "commits": (after["commits"] - before["commits"]) / count,
         "split": requests,
+        "wait": sorted({w.get("wait", "?") for w in workers}),
     }
 
 
@@ -240,13 +256,19 @@ def main() -> None:
         print(f"\n{label}: {stored} events stored (expected {args.events + WARM_UP})")
         print(
             f"  {'':14} {'events/s':>9} {'x stubbed':>9} {'p50 ms':>7} {'p99 ms':>7}"
-            f" {'db trips/req':>12} {'commits/ev':>10}  requests per worker"
+            f" {'db trips/req':>12} {'commits/ev':>10} {'CPU ms/req':>10} {'client CPU':>10}"
+            "  requests per worker"
         )
         for name, m in measured.items():
             print(
                 f"  {name:14} {m['rate']:9.0f} {m['rate'] / base:9.2f} {m['p50']:7.1f}"
-                f" {m['p99']:7.1f} {m['round_trips']:12.2f} {m['commits']:10.2f}  {m['split']}"
+                f" {m['p99']:7.1f} {m['round_trips']:12.2f} {m['commits']:10.2f}"
+                f" {m['cpu_ms']:10.2f} {m['client_cpu_ms']:10.2f}  {m['split']}"
             )
+        print(
+            "  CPU ms/req: gunicorn workers (warm-up included); client CPU: the two client"
+            f" processes; psycopg waits with {', '.join(measured['notifier']['wait'])}"
+        )
 
 
 if __name__ == "__main__":

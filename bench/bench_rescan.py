@@ -59,17 +59,18 @@ def reset(url: str) -> None:
 def child(concurrency: int, processes: int) -> None:
     """In a process running the checkout under test."""
     stack.count_round_trips()
+    from notifier.config import Settings
+    from notifier.db import create_pool
+    from notifier.processing import Processor
+
     try:
         from notifier.backfill.rescan import Rescanner, RescanTally, process_backlog
-    except ModuleNotFoundError:  # the baseline (f90e62c): a flat notifier/rescan.py
+    except ModuleNotFoundError:  # the baseline (f90e62c) had a flat notifier/rescan.py
         from notifier.rescan import (  # type: ignore[no-redef]
             Rescanner,
             RescanTally,
             process_backlog,
         )
-    from notifier.config import Settings
-    from notifier.db import create_pool
-    from notifier.processing import Processor
     from notifier.storage import ObjectStore, make_client
 
     settings = Settings.from_env()

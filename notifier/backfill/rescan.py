@@ -22,8 +22,8 @@ from typing import Any, Final, TypeVar
 from psycopg_pool import ConnectionPool
 
 from notifier.db import query
-from notifier.intake.model import EventKind, ObjectEvent, Origin
-from notifier.intake.store import database_errors, store_events
+from notifier.intake.model import RESCAN_EVENT_NAME, RESCAN_SENDER, EventKind, ObjectEvent, Origin
+from notifier.intake.store import database_errors, store_listed
 from notifier.phases import Phase
 from notifier.processing import Processor, run_until_idle
 from notifier.storage import ListedObject, ObjectStore
@@ -36,8 +36,6 @@ a round trip, small enough that an interruption repeats little."""
 
 PREFETCH_PAGES: Final = 4
 """Listing pages read ahead while the previous ones are checked and stored."""
-
-RESCAN_EVENT_NAME: Final = "rescan:ObjectCreated"
 
 T = TypeVar("T")
 
@@ -78,7 +76,7 @@ def rescan_event(bucket: str, listed: ListedObject, retry_of: int | None = None)
     event, not a duplicate of the first), and its row supersedes the error's.
     """
     return ObjectEvent(
-        sender="rescan",
+        sender=RESCAN_SENDER,
         event_name=RESCAN_EVENT_NAME,
         kind=EventKind.CREATED,
         bucket=bucket,
@@ -167,7 +165,9 @@ class Rescanner:
         tally: RescanTally,
         on_batch: Callable[[RescanTally], None] | None = None,
     ) -> None:
-        """List one bucket and store an event for every object version not yet seen."""
+        """List one bucket and store an event for every object version not yet seen: the
+        event ``rescan_event`` describes, stored a listing page at a time (store_listed)."""
+        mapped = self._phase_of(bucket) is not None
         pages = batched(self._store.list(bucket, prefix), BATCH_SIZE)
         for chunk in read_ahead(pages, PREFETCH_PAGES):
             tally.listed += len(chunk)
@@ -181,11 +181,12 @@ class Rescanner:
             tally.already_audited += len(in_window) - len(fresh) - len(retry)
             tally.new += len(fresh)
             tally.retried += len(retry)
-            events = [rescan_event(bucket, o) for o in fresh]
-            events += [rescan_event(bucket, o, retryable[(o.key, o.etag)]) for o in retry]
-            if events and not dry_run:
-                result = store_events(self._pool, events, self._phase_of)
-                tally.event_ids.extend(result.stored_ids)
+            if (fresh or retry) and not dry_run:
+                retry_of = [None] * len(fresh) + [retryable[(o.key, o.etag)] for o in retry]
+                stored = store_listed(
+                    self._pool, bucket, fresh + retry, mapped=mapped, retry_of=retry_of
+                )
+                tally.event_ids.extend(stored)
             if on_batch is not None:
                 on_batch(tally)
 

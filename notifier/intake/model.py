@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from notifier.intake.writer import Writer
 
@@ -68,13 +68,26 @@ class ObjectEvent:
         nanoseconds) or, for senders without one, the event time and usually the
         etag. The kind is part of it, so a put and the delete that follows differ.
         """
-        moment = self.sequencer or self.event_time.isoformat()
-        parts = (
+        return dedup_key(
             self.kind.value,
             self.bucket,
             self.key,
-            self.version_id or "",
-            moment,
-            self.etag or "",
+            self.version_id,
+            self.sequencer or self.event_time.isoformat(),
+            self.etag,
         )
-        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def dedup_key(
+    kind: str, bucket: str, key: str, version_id: str | None, moment: str, etag: str | None
+) -> str:
+    """``ObjectEvent.dedup_key`` from its parts; ``moment`` is the sequencer, else the
+    event time's ``isoformat()``. For callers that store events without building them
+    (a rescan's listing pages)."""
+    parts = (kind, bucket, key, version_id or "", moment, etag or "")
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+RESCAN_SENDER: Final = "rescan"
+"""The sender of the events a rescan (or a reconcile repair) stores."""
+RESCAN_EVENT_NAME: Final = "rescan:ObjectCreated"

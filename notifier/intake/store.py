@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from weakref import WeakKeyDictionary
 
 import psycopg
@@ -17,9 +17,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from notifier.db import query
 from notifier.errors import DatabaseUnavailable, PayloadError
 from notifier.intake.group_commit import CommitGroup
-from notifier.intake.model import ObjectEvent
+from notifier.intake.model import RESCAN_EVENT_NAME, RESCAN_SENDER, ObjectEvent, dedup_key
 from notifier.metrics import DATABASE_ERRORS, DEAD_LETTERS, UNMAPPED_EVENTS
 from notifier.phases import Phase
+
+if TYPE_CHECKING:
+    from notifier.storage import ListedObject
 
 logger = logging.getLogger(__name__)
 
@@ -174,11 +177,88 @@ def store_dead_letter(
     return dead_letter_id
 
 
+UNMAPPED_NOTE: Final = "bucket is not mapped to a phase"
+FOLDER_MARKER_NOTE: Final = "folder marker (a zero-byte key ending in '/'), not an object"
+
+
+def store_listed(
+    pool: ConnectionPool,
+    bucket: str,
+    listed: Sequence[ListedObject],
+    *,
+    mapped: bool,
+    retry_of: Sequence[int | None] | None = None,
+) -> tuple[int, ...]:
+    """Store the rescan event of each listed object version in one statement; returns the
+    ids of the events stored (a version already stored is skipped, as by store_events).
+
+    The rows are those ``store_events`` stores for ``rescan_event(bucket, o, retry_of)``
+    (notifier.backfill.rescan), built without an event object, a parameter mapping or a
+    JSON document per object: a listing page of a thousand objects costs a few list
+    comprehensions and one hash per object. ``retry_of`` gives, per object, the intake
+    event whose error row the new event supersedes (its sequencer is ``retry:<id>``).
+    """
+    if not listed:
+        return ()
+    times = [o.last_modified.isoformat() for o in listed]
+    sequencers: list[str | None] = (
+        [None] * len(listed)
+        if retry_of is None
+        else [None if r is None else f"retry:{r}" for r in retry_of]
+    )
+    keys = [o.key for o in listed]
+    etags = [o.etag for o in listed]
+    versions = [o.version_id for o in listed]
+    params = {
+        "sender": RESCAN_SENDER,
+        "event_name": RESCAN_EVENT_NAME,
+        "bucket": bucket,
+        "dedup_key": [
+            dedup_key("created", bucket, key, version, sequencer or time, etag)
+            for key, version, sequencer, time, etag in zip(
+                keys, versions, sequencers, times, etags, strict=True
+            )
+        ],
+        "object_key": keys,
+        "last_modified": times,
+        "etag": etags,
+        "version_id": versions,
+        "size_bytes": [o.size for o in listed],
+        "sequencer": sequencers,
+        "unmapped_note": None if mapped else UNMAPPED_NOTE,
+        "folder_note": FOLDER_MARKER_NOTE,
+    }
+
+    def insert() -> list[int]:
+        with pool.connection() as conn:
+            rows = conn.execute(query("insert_listed_objects"), params).fetchall()
+        return [event_id for (event_id,) in rows]
+
+    try:
+        with database_errors():
+            try:
+                ids = insert()
+            except psycopg.OperationalError:
+                pool.check()  # drop the other connections broken by the same restart
+                ids = insert()
+    except psycopg.DataError as exc:
+        raise PayloadError(f"event cannot be stored: {exc}") from exc
+    if not mapped and ids:
+        UNMAPPED_EVENTS.labels(bucket).inc(len(ids))
+    logger.debug(
+        "%d of %d listed objects stored",
+        len(ids),
+        len(listed),
+        extra={"action": "intake", "bucket": bucket, "sender": RESCAN_SENDER},
+    )
+    return tuple(ids)
+
+
 def _params(event: ObjectEvent, mapped: bool) -> Mapping[str, Any]:
     if not mapped:
-        status, note = "ignored", "bucket is not mapped to a phase"
+        status, note = "ignored", UNMAPPED_NOTE
     elif event.is_folder_marker:
-        status, note = "ignored", "folder marker (a zero-byte key ending in '/'), not an object"
+        status, note = "ignored", FOLDER_MARKER_NOTE
     else:
         status, note = "pending", None
     return {
@@ -205,4 +285,4 @@ def _params(event: ObjectEvent, mapped: bool) -> Mapping[str, Any]:
     }
 
 
-__all__ = ["IntakeResult", "store_dead_letter", "store_events"]
+__all__ = ["IntakeResult", "store_dead_letter", "store_events", "store_listed"]

@@ -18,7 +18,7 @@ COPY listing (object_key, etag) FROM STDIN
 -- name: retryable_errors
 -- Current rows of these keys that are errors with a transient cause (worth a retry).
 SELECT object_key, etag, intake_event_id FROM live_objects
-WHERE phase = %(phase)s AND bucket = %(bucket)s AND object_key = ANY(%(keys)s)
+WHERE phase = %(phase)s AND bucket = %(bucket)s AND object_key = ANY(%(keys)b::text[])
   AND is_current AND transient_error
 
 -- name: listing_drift

@@ -47,3 +47,35 @@ FROM unnest(
         status, note, principal_id, source_ip, request_id)
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id, dedup_key
+
+-- name: insert_listed_objects
+-- A rescan's events for one listing page, in one statement (one round trip, atomic on
+-- its own). The rows equal those insert_intake_events stores for the same events
+-- (notifier.backfill.rescan.rescan_event; a test compares them), built from what
+-- differs per object, sent as binary arrays: the payload (the listing entry) is made
+-- here, not as one JSON document per object in Python. last_modified is the listing
+-- time's isoformat(), the text the payload has always held.
+INSERT INTO intake_events (
+    dedup_key, sender, origin, event_name, event_kind, bucket, object_key, event_time,
+    etag, version_id, size_bytes, sequencer, payload, status, note, processed_at
+)
+SELECT e.dedup_key, %(sender)s, 'rescan', %(event_name)s, 'created', %(bucket)s,
+       e.object_key, e.last_modified::timestamptz, e.etag, e.version_id, e.size_bytes,
+       e.sequencer,
+       jsonb_build_object('key', e.object_key, 'etag', e.etag, 'size', e.size_bytes,
+                          'last_modified', e.last_modified, 'version_id', e.version_id),
+       CASE WHEN ignored.note IS NULL THEN 'pending' ELSE 'ignored' END,
+       ignored.note,
+       CASE WHEN ignored.note IS NOT NULL THEN now() END
+FROM unnest(
+    %(dedup_key)b::text[], %(object_key)b::text[], %(last_modified)b::text[],
+    %(etag)b::text[], %(version_id)b::text[], %(size_bytes)b::bigint[], %(sequencer)b::text[]
+) AS e (dedup_key, object_key, last_modified, etag, version_id, size_bytes, sequencer)
+CROSS JOIN LATERAL (
+    SELECT CASE
+             WHEN %(unmapped_note)s::text IS NOT NULL THEN %(unmapped_note)s::text
+             WHEN right(e.object_key, 1) = '/' AND e.size_bytes = 0 THEN %(folder_note)s::text
+           END AS note
+) AS ignored
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id

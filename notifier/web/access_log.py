@@ -11,6 +11,8 @@ in the arbiter, before the gevent workers patch the standard library.
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -33,18 +35,55 @@ def without_query(target: str) -> str:
 
 
 class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn is untyped
-    """gunicorn's logger with credentials removed from every access-log atom."""
+    """gunicorn's logger with credentials removed from every access-log atom.
+
+    A format without header or environment atoms (``%({name}i)s`` and the like; the
+    shipped ACCESS_LOG_FORMAT has none) gets only gunicorn's plain atoms, built here:
+    gunicorn's own ``atoms`` adds one atom per request header, response header and WSGI
+    environment entry, and building, redacting and wrapping those cost about a fifth
+    of a one-record webhook's CPU in the receiver.
+    """
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
-        atoms = super().atoms(resp, req, environ, request_time)
+        if "%({" in self.cfg.access_log_format:
+            atoms = super().atoms(resp, req, environ, request_time)
+            for name in [k for k in atoms if k.endswith("}e") or k in SECRET_HEADER_ATOMS]:
+                del atoms[name]
+        else:
+            atoms = plain_atoms(resp, environ, request_time)
         target = without_query(str(environ.get("RAW_URI", "")))
         atoms["r"] = f"{environ.get('REQUEST_METHOD')} {target} {environ.get('SERVER_PROTOCOL')}"
         atoms["q"] = REDACTED if environ.get("QUERY_STRING") else ""
         atoms["u"] = "-"
         atoms["f"] = without_query(str(environ.get("HTTP_REFERER", "-")))
-        for name in [k for k in atoms if k.endswith("}e") or k in SECRET_HEADER_ATOMS]:
-            del atoms[name]
         return atoms
 
 
-__all__ = ["ACCESS_LOG_FORMAT", "RedactingLogger", "without_query"]
+def plain_atoms(resp: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+    """gunicorn's atoms (``Logger.atoms``) other than headers and environment entries;
+    the request line, query string, user and referrer are replaced by the caller."""
+    status = resp.status
+    if isinstance(status, str):
+        status = status.split(None, 1)[0]
+    sent = getattr(resp, "sent", None)
+    seconds, microseconds = request_time.seconds, request_time.microseconds
+    return {
+        "h": environ.get("REMOTE_ADDR", "-"),
+        "l": "-",
+        "t": time.strftime("[%d/%b/%Y:%H:%M:%S %z]"),
+        "s": status,
+        "m": environ.get("REQUEST_METHOD"),
+        "U": environ.get("PATH_INFO"),
+        "H": environ.get("SERVER_PROTOCOL"),
+        "b": "-" if sent is None else str(sent),
+        "B": sent,
+        "a": environ.get("HTTP_USER_AGENT", "-"),
+        "T": seconds,
+        "D": seconds * 1_000_000 + microseconds,
+        "M": seconds * 1000 + microseconds // 1000,
+        "L": f"{seconds}.{microseconds:06d}",
+        "p": f"<{os.getpid()}>",
+    }
+
+
+__all__ = ["ACCESS_LOG_FORMAT", "RedactingLogger", "plain_atoms", "without_query"]

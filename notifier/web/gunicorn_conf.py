@@ -9,8 +9,12 @@ override it.
   gives each connection a greenlet, so hundreds of slow connections cost a little
   memory, not the service. gunicorn's documentation recommends async workers (or a
   buffering proxy) for exactly this ("Choosing a Worker Type"). psycopg 3 cooperates
-  with gevent on its own (since 3.1.14); the pool's checkout timeout still bounds the
-  wait for a database connection.
+  with gevent on its own (since 3.1.14) when it is first imported after gevent patched
+  the standard library, as it is here (the app loads in the worker, after the patch;
+  nothing here or in the arbiter imports psycopg); ``post_worker_init`` refuses to
+  serve otherwise (e.g. ``--preload``), since every query would then stop all the
+  worker's connections until the database answered. The pool's checkout timeout still
+  bounds the wait for a database connection.
 * **Keep-alive** longer than MinIO's 15 s idle timeout, so MinIO closes idle
   connections first and never sends on a connection gunicorn is closing.
 * **Access log** without query strings or user names (see notifier.web.access_log).
@@ -54,6 +58,20 @@ def on_starting(server: object) -> None:
     from notifier.multiproc import reset_multiprocess_dir
 
     reset_multiprocess_dir()
+
+
+def post_worker_init(worker: object) -> None:
+    """Stop a gevent worker whose psycopg waits for the database by blocking the process
+    (imported before gevent patched ``select``): gunicorn then exits, loudly."""
+    import psycopg.waiting
+
+    if "gevent" in type(worker).__module__ and psycopg.waiting.wait is getattr(
+        psycopg.waiting, "wait_c", None
+    ):
+        raise RuntimeError(
+            "psycopg was imported before gevent patched the standard library: each query"
+            " would block every connection of this worker (do not preload the app)"
+        )
 
 
 def worker_exit(server: object, worker: object) -> None:

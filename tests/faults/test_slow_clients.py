@@ -14,6 +14,8 @@ import socket
 import threading
 import time
 
+import psycopg
+
 from tests.conftest import TOKEN
 from tests.processes import gunicorn, settings_env
 from tests.support import minio_body, minio_record
@@ -70,3 +72,47 @@ def test_hundreds_of_slow_clients_leave_senders_and_probes_served(settings, db, 
     assert slowest < PROMPT_SECONDS, answers
     stored = db.execute("SELECT count(*) FROM intake_events").fetchone()[0]
     assert stored == 20
+
+
+def test_a_request_waiting_for_the_database_leaves_its_worker_serving(
+    settings, db, buckets, tmp_path
+):
+    """gevent serves every connection of a process in one thread: a query that blocked
+    the thread (psycopg imported before gevent patched the standard library) would stop
+    every other connection of the worker until the database answered."""
+    body = minio_body(minio_record(buckets.raw, "behind-a-lock.csv", size=3))
+    with (
+        gunicorn(settings_env(settings), tmp_path, "--workers=1") as receiver,
+        psycopg.connect(settings.database_url) as holder,
+    ):
+        holder.execute("LOCK TABLE intake_events IN EXCLUSIVE MODE")  # INSERTs wait
+        answer: list[int] = []
+        sender = threading.Thread(
+            target=lambda: answer.append(
+                receiver.request("POST", "/events", body, {"Authorization": f"Bearer {TOKEN}"}, 60)[
+                    0
+                ]
+            )
+        )
+        sender.start()
+        wait_for_lock_waiter(db)
+        probe, _ = receiver.request("GET", "/healthz", timeout=PROMPT_SECONDS)
+        waiting = answer == []
+        holder.rollback()
+        sender.join()
+    assert (probe, waiting, answer) == (200, True, [200])
+    assert db.execute("SELECT count(*) FROM intake_events").fetchone() == (1,)
+
+
+def wait_for_lock_waiter(db, timeout: float = 30.0) -> None:
+    """Until the receiver's INSERT waits for the test's table lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = db.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO intake_events%'"
+        ).fetchone()
+        if waiting and waiting[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the receiver's INSERT never waited for the lock")
