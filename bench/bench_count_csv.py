@@ -303,7 +303,8 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         result = results[mode]
         verdict = "MATCH" if result["rows"] == rows else "MISMATCH"
         read = f" bytes_read={result['bytes_read']:,}" if "bytes_read" in result else ""
-        print(f"{mode}: {result['estado']} rows={result['rows']:,} expected={rows:,} {verdict}{read}")
+        counted = f"rows={result['rows']:,} expected={rows:,} {verdict}{read}"
+        print(f"{mode}: {result['estado']} {counted}")
 
     def ratio(slower: str, faster: str) -> str:
         wall = results[faster]["seconds"] / results[slower]["seconds"]

@@ -70,13 +70,13 @@ def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
         return counted
     block_size = guard.limits.block_size
     try:
-        return _count(guard, fmt, _pyarrow_rows(guard, block_size))
+        return _counted(_count(guard, fmt, _pyarrow_rows(guard, block_size)))
     except pa.ArrowInvalid as exc:
         if guard.halted or _STRADDLING not in str(exc) or block_size >= LARGE_ROW_BLOCK_SIZE:
             raise _parse_error(exc) from None
     logger.info("a row is longer than %d bytes; counting again with larger blocks", block_size)
     try:
-        return _count(guard, fmt, _pyarrow_rows(guard, LARGE_ROW_BLOCK_SIZE))
+        return _counted(_count(guard, fmt, _pyarrow_rows(guard, LARGE_ROW_BLOCK_SIZE)))
     except pa.ArrowInvalid as exc:
         raise _parse_error(exc) from None
 
@@ -91,6 +91,11 @@ def _pyarrow_rows(guard: SourceGuard, block_size: int) -> _CountRows:
         return _count_rows(guard, text, dialect.delimiter, block_size)
 
     return count
+
+
+def _counted(counted: Counted | None) -> Counted:
+    assert counted is not None, "pyarrow counts every object or raises"
+    return counted
 
 
 def _count_fast(guard: SourceGuard, text: _CsvText, dialect: Dialect) -> int | None:
