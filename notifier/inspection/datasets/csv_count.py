@@ -20,8 +20,8 @@ and error reasons stay exactly what they were. It gives up on:
   start of the text) or whose closing quote is not followed by a delimiter or line
   end: pyarrow reads a quote inside an unquoted field as text (``5'11"``), where
   counting quote parity would not;
-* a CR not followed by LF outside quotes (old Mac line ends), a quote left open at
-  the end;
+* a CR not followed by LF, even inside quotes (old Mac line ends), a quote left open
+  at the end;
 * a record that may be longer than ``max_row_bytes`` (pyarrow's block bounds decide).
 
 Memory: one block at a time, plus its parts (about twice the block).
@@ -84,12 +84,16 @@ class RecordCounter:
         """Delimiters (and a CR held back) of the record in progress."""
         self._since_line_end = 0
         """Upper bound of the bytes of the record in progress."""
+        self._cr_ended = False
+        """The last block ended with a CR: the next must start with LF."""
         self.lines = 0
         self.reason: str | None = None
 
     def feed(self, block: bytes) -> bool:
         """Count the lines ended in ``block``; False once the counter gave up."""
         if self.reason is not None:
+            return False
+        if (self._cr_ended or b"\r" in block) and not self._check_crlf(block):
             return False
         parts = block.split(QUOTE)
         started_inside = self._inside
@@ -111,9 +115,21 @@ class RecordCounter:
         """Lines counted, or None when the counter cannot vouch for the count."""
         if self.reason is None and self._inside:
             self._give_up("a quote is never closed")
+        if self.reason is None and self._cr_ended:
+            self._give_up("a CR not followed by LF")
         if self.reason is None and self._carry:
             self._give_up("the last record has no LF line end")
         return self.lines if self.reason is None else None
+
+    def _check_crlf(self, block: bytes) -> bool:
+        """Every CR in the text is followed by LF (pyarrow ends a record at a lone CR;
+        inside quotes one is rare enough to leave to pyarrow too)."""
+        if self._cr_ended and not block.startswith(b"\n"):
+            return self._give_up("a CR not followed by LF")
+        self._cr_ended = block.endswith(b"\r")
+        if block.count(b"\r") != block.count(b"\r\n") + self._cr_ended:
+            return self._give_up("a CR not followed by LF")
+        return True
 
     def _check_quotes(
         self, outside: list[bytes], started_inside: bool, ends_inside: bool, quoted: bool
