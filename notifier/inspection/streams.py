@@ -45,32 +45,45 @@ INFLATE_AHEAD_MIN_BYTES: Final = 4 << 20
 
 @contextmanager
 def open_decoded(
-    guard: SourceGuard, *, compression: str | None, max_bytes: int | None
+    guard: SourceGuard,
+    *,
+    compression: str | None,
+    max_bytes: int | None,
+    read_ahead: bool = False,
 ) -> Iterator[io.BufferedReader]:
     """The object's bytes, decompressed when ``compression`` names a codec of
     ``DECOMPRESSORS`` (``"gzip"``, ``"bz2"``, ``"xz"``); the source stream is closed on exit.
 
     ``max_bytes`` caps the bytes taken from the source; the decompression-ratio bound
     and the deadline bound the output. Where a second core is free, gzip is inflated on
-    a thread of its own, ahead of the parser (zlib and pyarrow both release the GIL).
+    a thread of its own, ahead of the parser (zlib and pyarrow both release the GIL);
+    with ``read_ahead`` an uncompressed object is read there too (a socket read
+    releases the GIL: downloading overlaps counting). At most INFLATE_AHEAD_CHUNKS
+    blocks wait in between.
     """
     raw = guard.open_stream(max_bytes)
-    gunzip: _Gunzip | None = None
+    chunked: _Chunked | None = None
     try:
-        stream: io.BufferedReader = io.BufferedReader(raw, guard.limits.block_size)
+        block_size = guard.limits.block_size
+        size = guard.source.size
+        ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
+        stream: io.BufferedReader
+        if compression is None and read_ahead and ahead:
+            # Not over a BufferedReader of raw: dropping one closes raw.
+            chunked = _Chunked(raw.blocks(block_size), ahead=True)
+            stream = io.BufferedReader(chunked, block_size)
+        else:
+            stream = io.BufferedReader(raw, block_size)
         if compression == "gzip":
-            chunks = _inflate(stream, guard)
-            size = guard.source.size
-            ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
-            gunzip = _Gunzip(chunks, ahead=ahead)
-            stream = io.BufferedReader(gunzip, guard.limits.block_size)
+            chunked = _Chunked(_inflate(stream, guard), ahead=ahead)
+            stream = io.BufferedReader(chunked, block_size)
         elif compression is not None:
             decompressor = DECOMPRESSORS[compression](stream)
-            stream = io.BufferedReader(decompressor, guard.limits.block_size)
+            stream = io.BufferedReader(decompressor, block_size)
         yield stream
     finally:
-        if gunzip is not None:
-            gunzip.close()
+        if chunked is not None:
+            chunked.close()
         raw.close()
 
 
@@ -122,8 +135,9 @@ def _check_ratio(guard: SourceGuard, produced: int, consumed: int) -> None:
         )
 
 
-class _Gunzip(io.RawIOBase):
-    """Decompressed chunks as a raw stream; with ``ahead``, inflated on a thread."""
+class _Chunked(io.RawIOBase):
+    """Chunks (inflated, or read from the source) as a raw stream; with ``ahead``,
+    produced on a thread."""
 
     def __init__(self, chunks: Iterator[bytes], *, ahead: bool) -> None:
         super().__init__()

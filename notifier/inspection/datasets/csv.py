@@ -124,7 +124,10 @@ def _count(guard: SourceGuard, fmt: DatasetFormat, count_rows: _CountRows) -> Co
     source = guard.source
     rule = rule_for(guard.limits.csv_dialects, source.bucket, source.key)
     with open_decoded(
-        guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
+        guard,
+        compression=fmt.compression,
+        max_bytes=guard.limits.max_scan_bytes,
+        read_ahead=True,
     ) as raw:
         csv_text, encoding = _open_text(raw, rule, guard.limits.block_size)
         csv_text.skip_blank_lines()
