@@ -65,8 +65,7 @@ def open_decoded(
     chunked: _Chunked | None = None
     try:
         block_size = guard.limits.block_size
-        size = guard.source.size
-        ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
+        ahead = reads_ahead(guard.source.size)
         stream: io.BufferedReader
         if compression is None and read_ahead and ahead:
             # Not over a BufferedReader of raw: dropping one closes raw.
@@ -85,6 +84,12 @@ def open_decoded(
         if chunked is not None:
             chunked.close()
         raw.close()
+
+
+def reads_ahead(size: int | None) -> bool:
+    """Whether ``open_decoded`` inflates (gzip) or reads (``read_ahead``) an object of
+    ``size`` bytes (None: unknown) on a thread of its own."""
+    return (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
 
 
 def _spare_core() -> bool:

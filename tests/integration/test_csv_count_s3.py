@@ -12,7 +12,7 @@ from minio import Minio
 
 from notifier.config import S3Settings
 from notifier.devstack.servers import LocalSeaweedFS
-from notifier.inspection import Inspection, InspectionLimits, Phase, inspect_object
+from notifier.inspection import Inspection, InspectionLimits, Phase, inspect_object, streams
 from notifier.storage import ObjectStore, S3ObjectSource, make_client
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, Buckets
 
@@ -56,7 +56,8 @@ def test_a_well_formed_csv_is_counted_fast_in_one_read(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = (f"id,note,amount{end}" + rows(120_000, end)).encode()
-    assert len(data) > 3 << 20  # several blocks, quoted newlines across their boundaries
+    # Several blocks (quoted newlines across their boundaries), under the size read ahead.
+    assert 3 << 20 < len(data) < streams.INFLATE_AHEAD_MIN_BYTES
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "fast.csv", data)
     assert (verdict.estado, verdict.num_registros) == ("ok", 120_000)
     assert verdict.details["columns"] == ["id", "note", "amount"]
@@ -103,3 +104,24 @@ def test_quotes_inside_unquoted_fields_are_counted_by_pyarrow(
         "not counted fast (a quote inside an unquoted field)",
         "counted by pyarrow",
     ]
+
+
+@pytest.mark.parametrize("spare_core", [True, False])
+def test_a_large_object_read_ahead_is_counted_by_pyarrow(
+    s3_server: LocalSeaweedFS,
+    s3_client: Minio,
+    buckets: Buckets,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    spare_core: bool,
+) -> None:
+    """A thread downloads ahead where a core is free: pyarrow (which releases the GIL)
+    counts alongside it; without one, the bytes-operation counter does, in one read."""
+    monkeypatch.setattr(streams, "_spare_core", lambda: spare_core)
+    caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
+    data = ("id,note,amount\n" + rows(150_000)).encode()
+    assert len(data) > streams.INFLATE_AHEAD_MIN_BYTES
+    verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "large.csv", data)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 150_000)
+    assert counted_by(caplog) == ["counted by pyarrow" if spare_core else "counted fast"]
+    assert source.bytes_read == len(data)
