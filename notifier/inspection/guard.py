@@ -13,7 +13,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from notifier.inspection.base import Inspection, InspectionLimits, human_bytes, one_line
@@ -112,35 +112,21 @@ class GuardedStream(io.RawIOBase):
                 return 0
             return self._read_locked(self._raw, view)
 
-    def blocks(self, size: int) -> Iterator[bytes]:
-        """The rest of the stream as the source's own blocks of at most ``size`` bytes
-        (and ``limits.block_size``), without the copy ``readinto`` makes."""
-        while True:
-            with self._lock:
-                data = b"" if self._raw is None else self._read_block(self._raw, size)
-            if not data:
-                return
-            yield data
-
     def _read_locked(self, raw: ByteStream, view: memoryview) -> int:
-        data = self._read_block(raw, len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def _read_block(self, raw: ByteStream, size: int) -> bytes:
         self._guard.check_deadline()
-        wanted = min(size, self._guard.limits.block_size)
+        wanted = min(len(view), self._guard.limits.block_size)
         data = self._guard.call(lambda: raw.read(wanted))
         if len(data) > wanted:
             self._guard.halt(
                 Unreadable(f"source returned {len(data)} bytes for a read of {wanted}")
             )
+        view[: len(data)] = data
         self.position += len(data)
         if self._max_bytes is not None and self.position > self._max_bytes:
             self._guard.halt(
                 NotInspected(f"object is larger than the {human_bytes(self._max_bytes)} scan cap")
             )
-        return data
+        return len(data)
 
     def close(self) -> None:
         with self._lock:

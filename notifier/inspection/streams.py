@@ -45,34 +45,21 @@ INFLATE_AHEAD_MIN_BYTES: Final = 4 << 20
 
 @contextmanager
 def open_decoded(
-    guard: SourceGuard,
-    *,
-    compression: str | None,
-    max_bytes: int | None,
-    read_ahead: bool = False,
+    guard: SourceGuard, *, compression: str | None, max_bytes: int | None
 ) -> Iterator[io.BufferedReader]:
     """The object's bytes, decompressed when ``compression`` names a codec of
     ``DECOMPRESSORS`` (``"gzip"``, ``"bz2"``, ``"xz"``); the source stream is closed on exit.
 
     ``max_bytes`` caps the bytes taken from the source; the decompression-ratio bound
     and the deadline bound the output. Where a second core is free, gzip is inflated on
-    a thread of its own, ahead of the parser (zlib and pyarrow both release the GIL);
-    with ``read_ahead`` an uncompressed object is read there too (a socket read
-    releases the GIL: downloading overlaps counting). At most INFLATE_AHEAD_CHUNKS
-    blocks wait in between.
+    a thread of its own, ahead of the parser (zlib and pyarrow both release the GIL).
     """
     raw = guard.open_stream(max_bytes)
     chunked: _Chunked | None = None
     try:
         block_size = guard.limits.block_size
         ahead = reads_ahead(guard.source.size)
-        stream: io.BufferedReader
-        if compression is None and read_ahead and ahead:
-            # Not over a BufferedReader of raw: dropping one closes raw.
-            chunked = _Chunked(raw.blocks(block_size), ahead=True)
-            stream = io.BufferedReader(chunked, block_size)
-        else:
-            stream = io.BufferedReader(raw, block_size)
+        stream: io.BufferedReader = io.BufferedReader(raw, block_size)
         if compression == "gzip":
             chunked = _Chunked(_inflate(stream, guard), ahead=ahead)
             stream = io.BufferedReader(chunked, block_size)
@@ -87,8 +74,8 @@ def open_decoded(
 
 
 def reads_ahead(size: int | None) -> bool:
-    """Whether ``open_decoded`` inflates (gzip) or reads (``read_ahead``) an object of
-    ``size`` bytes (None: unknown) on a thread of its own."""
+    """Whether an object of ``size`` bytes (None: unknown) is large enough, and a core
+    free, for work beside the parser: ``open_decoded`` inflating gzip on a thread."""
     return (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
 
 

@@ -56,7 +56,7 @@ def test_a_well_formed_csv_is_counted_fast_in_one_read(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = (f"id,note,amount{end}" + rows(120_000, end)).encode()
-    # Several blocks (quoted newlines across their boundaries), under the size read ahead.
+    # Several blocks (quoted newlines across their boundaries), under the large-object size.
     assert 3 << 20 < len(data) < streams.INFLATE_AHEAD_MIN_BYTES
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "fast.csv", data)
     assert (verdict.estado, verdict.num_registros) == ("ok", 120_000)
@@ -107,7 +107,7 @@ def test_quotes_inside_unquoted_fields_are_counted_by_pyarrow(
 
 
 @pytest.mark.parametrize("spare_core", [True, False])
-def test_a_large_object_read_ahead_is_counted_by_pyarrow(
+def test_a_large_object_with_a_core_free_is_counted_by_pyarrow(
     s3_server: LocalSeaweedFS,
     s3_client: Minio,
     buckets: Buckets,
@@ -115,8 +115,8 @@ def test_a_large_object_read_ahead_is_counted_by_pyarrow(
     monkeypatch: pytest.MonkeyPatch,
     spare_core: bool,
 ) -> None:
-    """A thread downloads ahead where a core is free: pyarrow (which releases the GIL)
-    counts alongside it; without one, the bytes-operation counter does, in one read."""
+    """With a core free, pyarrow (whose parse releases the GIL) counts a large object
+    while its I/O thread downloads; without one, the bytes-operation counter does."""
     monkeypatch.setattr(streams, "_spare_core", lambda: spare_core)
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = ("id,note,amount\n" + rows(150_000)).encode()

@@ -95,12 +95,14 @@ def _pyarrow_rows(guard: SourceGuard, block_size: int) -> _CountRows:
 
 
 def _fast_first(guard: SourceGuard, fmt: DatasetFormat) -> bool:
-    """Whether the bytes-operation counter tries first.
+    """Whether the bytes-operation counter tries first: on objects under
+    streams.INFLATE_AHEAD_MIN_BYTES (4 MiB), or without a spare core.
 
-    It holds the GIL while it works (a third of pyarrow's CPU on a small object, about as
-    much on a large one); pyarrow's parse releases it. Where a thread downloads or
-    inflates ahead of the counter (a large object, a spare core: streams.reads_ahead),
-    that thread needs the GIL too, and pyarrow, which overlaps with it, is the faster.
+    It takes a third of pyarrow's CPU on a small object (pyarrow's reader set-up
+    dominates there) but about as much on a large one, and it holds the GIL, which
+    pyarrow's parse releases: on a large object with a core free, pyarrow parses while
+    its I/O thread downloads (or zlib inflates) beside it, and is the faster.
+    bench/bench_count_csv.py measures the large case.
     """
     if fmt.compression not in (None, "gzip"):
         return True
@@ -138,10 +140,7 @@ def _count(guard: SourceGuard, fmt: DatasetFormat, count_rows: _CountRows) -> Co
     source = guard.source
     rule = rule_for(guard.limits.csv_dialects, source.bucket, source.key)
     with open_decoded(
-        guard,
-        compression=fmt.compression,
-        max_bytes=guard.limits.max_scan_bytes,
-        read_ahead=True,
+        guard, compression=fmt.compression, max_bytes=guard.limits.max_scan_bytes
     ) as raw:
         csv_text, encoding = _open_text(raw, rule, guard.limits.block_size)
         csv_text.skip_blank_lines()
