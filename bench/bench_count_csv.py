@@ -19,7 +19,10 @@ is that run's alone, --repeat times in turn, keeping each mode's fastest run:
   for the run, the file uploaded once): one GET read in 1 MiB blocks and discarded;
 * ``inspector-s3``, ``inspector-s3-before``: ``inspect_object`` over the S3 source
   production uses (``ObjectStore(make_client(...)).source``, as the worker builds it
-  for an object too large to fetch whole), against the same object.
+  for an object too large to fetch whole), against the same object;
+* ``small``, ``small-before``: ``inspect_object`` over SMALL_OBJECTS in-memory CSVs
+  of about 5 KB (the file's row shape), as the worker counts objects it fetched whole:
+  the per-object CPU of the counter, pyarrow's reader set-up included.
 
 Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
        (BENCH_REPEAT=3 runs per mode; pandas must be installed: pip install -e '.[bench]')
@@ -58,7 +61,10 @@ MODES = (
     "s3-download",
     "inspector-s3",
     "inspector-s3-before",
+    "small",
+    "small-before",
 )
+SMALL_OBJECTS = 2000
 
 
 def generate(path: Path, size_bytes: int) -> int:
@@ -110,13 +116,13 @@ def child(mode: str, path: Path) -> dict[str, Any]:
     """One measurement, in its own process; imports happen before the clock starts."""
     if mode.endswith("-before"):
         sys.path.insert(0, os.environ[BEFORE_DIR_VARIABLE])
-    if mode.startswith("inspector") or mode.startswith("s3"):
+    if mode.startswith(("inspector", "s3", "small")):
         # notifier's runtime dependencies do not include numpy, which pyarrow imports
         # when present (pandas brought it here): measure the footprint users get.
         sys.modules["numpy"] = None  # type: ignore[assignment]
     if mode == "pandas":
         import pandas  # noqa: F401
-    elif mode.startswith("inspector"):
+    elif mode.startswith(("inspector", "small")):
         import pyarrow.csv  # noqa: F401
 
         import notifier.inspection
@@ -133,6 +139,9 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         result = _gunzip(target)
     elif mode == "pandas":
         result = _pandas(target)
+    elif mode.startswith("small"):
+        result = _small_objects()
+        result["code"] = location
     elif mode == "s3-download":
         result = _s3_download(target)
     elif mode.startswith("inspector-s3"):
@@ -175,6 +184,16 @@ def _pandas(path: Path) -> dict[str, Any]:
 
     rows = sum(len(chunk) for chunk in pd.read_csv(path, chunksize=200_000))
     return {"rows": rows}
+
+
+def _small_objects() -> dict[str, Any]:
+    from notifier.inspection import BytesSource, InspectionLimits, Phase, inspect_object
+
+    data = ("id,name,comment,amount,flag,created_at\n" + "".join(map(_row, range(60)))).encode()
+    limits = InspectionLimits()
+    for n in range(SMALL_OBJECTS):
+        verdict = inspect_object(Phase.INGESTION, BytesSource(data, f"s/{n}.csv"), limits)
+    return {"rows": verdict.num_registros, "estado": verdict.estado, "bytes": len(data)}
 
 
 def _s3_store() -> Any:
@@ -330,6 +349,10 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         f"  inspector-s3 vs bare S3 download:    {ratio('inspector-s3', 's3-download')}"
         "  (target >= 0.8x)\n"
         f"  inspector-s3 vs inspector-s3-before: {ratio('inspector-s3', 'inspector-s3-before')}\n"
+        f"  small objects ({results['small']['bytes']:,} bytes, {SMALL_OBJECTS:,} in memory):"
+        f" {results['small']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object, before"
+        f" {results['small-before']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object:"
+        f" {ratio('small', 'small-before')}\n"
         f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
         " (target < 128 MiB)"
     )

@@ -55,28 +55,23 @@ def open_decoded(
     a thread of its own, ahead of the parser (zlib and pyarrow both release the GIL).
     """
     raw = guard.open_stream(max_bytes)
-    chunked: _Chunked | None = None
+    gunzip: _Gunzip | None = None
     try:
-        block_size = guard.limits.block_size
-        ahead = reads_ahead(guard.source.size)
-        stream: io.BufferedReader = io.BufferedReader(raw, block_size)
+        stream: io.BufferedReader = io.BufferedReader(raw, guard.limits.block_size)
         if compression == "gzip":
-            chunked = _Chunked(_inflate(stream, guard), ahead=ahead)
-            stream = io.BufferedReader(chunked, block_size)
+            chunks = _inflate(stream, guard)
+            size = guard.source.size
+            ahead = (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
+            gunzip = _Gunzip(chunks, ahead=ahead)
+            stream = io.BufferedReader(gunzip, guard.limits.block_size)
         elif compression is not None:
             decompressor = DECOMPRESSORS[compression](stream)
-            stream = io.BufferedReader(decompressor, block_size)
+            stream = io.BufferedReader(decompressor, guard.limits.block_size)
         yield stream
     finally:
-        if chunked is not None:
-            chunked.close()
+        if gunzip is not None:
+            gunzip.close()
         raw.close()
-
-
-def reads_ahead(size: int | None) -> bool:
-    """Whether an object of ``size`` bytes (None: unknown) is large enough, and a core
-    free, for work beside the parser: ``open_decoded`` inflating gzip on a thread."""
-    return (size is None or size >= INFLATE_AHEAD_MIN_BYTES) and _spare_core()
 
 
 def _spare_core() -> bool:
@@ -127,9 +122,8 @@ def _check_ratio(guard: SourceGuard, produced: int, consumed: int) -> None:
         )
 
 
-class _Chunked(io.RawIOBase):
-    """Chunks (inflated, or read from the source) as a raw stream; with ``ahead``,
-    produced on a thread."""
+class _Gunzip(io.RawIOBase):
+    """Decompressed chunks as a raw stream; with ``ahead``, inflated on a thread."""
 
     def __init__(self, chunks: Iterator[bytes], *, ahead: bool) -> None:
         super().__init__()

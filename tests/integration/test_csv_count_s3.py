@@ -12,7 +12,8 @@ from minio import Minio
 
 from notifier.config import S3Settings
 from notifier.devstack.servers import LocalSeaweedFS
-from notifier.inspection import Inspection, InspectionLimits, Phase, inspect_object, streams
+from notifier.inspection import Inspection, InspectionLimits, Phase, inspect_object
+from notifier.inspection.datasets import csv as csv_inspection
 from notifier.storage import ObjectStore, S3ObjectSource, make_client
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, Buckets
 
@@ -57,7 +58,7 @@ def test_a_well_formed_csv_is_counted_fast_in_one_read(
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = (f"id,note,amount{end}" + rows(120_000, end)).encode()
     # Several blocks (quoted newlines across their boundaries), under the large-object size.
-    assert 3 << 20 < len(data) < streams.INFLATE_AHEAD_MIN_BYTES
+    assert 3 << 20 < len(data) < csv_inspection.FAST_FIRST_MAX_BYTES
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "fast.csv", data)
     assert (verdict.estado, verdict.num_registros) == ("ok", 120_000)
     assert verdict.details["columns"] == ["id", "note", "amount"]
@@ -69,9 +70,10 @@ def test_a_gzipped_csv_is_counted_fast(
     s3_server: LocalSeaweedFS, s3_client: Minio, buckets: Buckets, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
-    data = gzip.compress(("id,note,amount\n" + rows(200_000)).encode())
+    data = gzip.compress(("id,note,amount\n" + rows(60_000)).encode())
+    assert len(data) < csv_inspection.FAST_FIRST_MAX_BYTES // 8
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "fast.csv.gz", data)
-    assert (verdict.estado, verdict.num_registros) == ("ok", 200_000)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 60_000)
     assert counted_by(caplog) == ["counted fast"]
     assert source.bytes_read == len(data)
 
@@ -106,22 +108,15 @@ def test_quotes_inside_unquoted_fields_are_counted_by_pyarrow(
     ]
 
 
-@pytest.mark.parametrize("spare_core", [True, False])
-def test_a_large_object_with_a_core_free_is_counted_by_pyarrow(
-    s3_server: LocalSeaweedFS,
-    s3_client: Minio,
-    buckets: Buckets,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-    spare_core: bool,
+def test_a_large_object_is_counted_by_pyarrow(
+    s3_server: LocalSeaweedFS, s3_client: Minio, buckets: Buckets, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With a core free, pyarrow (whose parse releases the GIL) counts a large object
-    while its I/O thread downloads; without one, the bytes-operation counter does."""
-    monkeypatch.setattr(streams, "_spare_core", lambda: spare_core)
+    """Past FAST_FIRST_MAX_BYTES pyarrow counts (its parse releases the GIL and overlaps
+    with the download), in one read too."""
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = ("id,note,amount\n" + rows(150_000)).encode()
-    assert len(data) > streams.INFLATE_AHEAD_MIN_BYTES
+    assert len(data) > csv_inspection.FAST_FIRST_MAX_BYTES
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "large.csv", data)
     assert (verdict.estado, verdict.num_registros) == ("ok", 150_000)
-    assert counted_by(caplog) == ["counted by pyarrow" if spare_core else "counted fast"]
+    assert counted_by(caplog) == ["counted by pyarrow"]
     assert source.bytes_read == len(data)

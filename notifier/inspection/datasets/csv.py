@@ -35,7 +35,7 @@ from notifier.inspection.datasets.dialect import (
 from notifier.inspection.datasets.formats import Counted, DatasetFormat
 from notifier.inspection.errors import Unreadable
 from notifier.inspection.guard import SourceGuard
-from notifier.inspection.streams import Transcoded, open_decoded, reads_ahead
+from notifier.inspection.streams import Transcoded, open_decoded
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ _WHITESPACE = b" \t\r\n"
 
 FAST_BLOCK_BYTES: Final = 1 << 20
 """Bytes handed to the fast counter at a time (at most ``limits.block_size``)."""
+
+FAST_FIRST_MAX_BYTES: Final = 4 << 20
+"""Largest object (stored bytes) the bytes-operation counter tries first; see
+``_fast_first``. Processing counts most objects, small ones, this way."""
 
 
 def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
@@ -95,18 +99,17 @@ def _pyarrow_rows(guard: SourceGuard, block_size: int) -> _CountRows:
 
 
 def _fast_first(guard: SourceGuard, fmt: DatasetFormat) -> bool:
-    """Whether the bytes-operation counter tries first: on objects under
-    streams.INFLATE_AHEAD_MIN_BYTES (4 MiB), or without a spare core.
+    """Whether the bytes-operation counter tries first: on objects of known size under
+    FAST_FIRST_MAX_BYTES (compressed: an eighth of it).
 
-    It takes a third of pyarrow's CPU on a small object (pyarrow's reader set-up
-    dominates there) but about as much on a large one, and it holds the GIL, which
-    pyarrow's parse releases: on a large object with a core free, pyarrow parses while
-    its I/O thread downloads (or zlib inflates) beside it, and is the faster.
-    bench/bench_count_csv.py measures the large case.
+    On a small object it takes a third of pyarrow's CPU, whose reader set-up dominates
+    there; on a large one pyarrow's parse is as fast or faster, and releases the GIL,
+    so that it overlaps with the download and with gzip's inflating thread, where the
+    counter, holding the GIL, would not (bench/bench_count_csv.py measures both).
     """
-    if fmt.compression not in (None, "gzip"):
-        return True
-    return not reads_ahead(guard.source.size)
+    size = guard.source.size
+    limit = FAST_FIRST_MAX_BYTES if fmt.compression is None else FAST_FIRST_MAX_BYTES // 8
+    return size is not None and size < limit
 
 
 def _counted(counted: Counted | None) -> Counted:
