@@ -1,10 +1,11 @@
 """CSV and TSV: count data rows in constant memory.
 
 The dialect (encoding, delimiter, header) is decided first from a bounded prefix by
-notifier.inspection.datasets.dialect. The records are then counted by
-notifier.inspection.datasets.csv_count (bytes operations, several times faster than a
-parse) when the file is well-formed RFC 4180 with the header's number of fields in every
-record; when it is not, or may not be, pyarrow's streaming reader counts it again from
+notifier.inspection.datasets.dialect. pyarrow's streaming reader then counts the records.
+A small object (``_fast_first``) is first counted by
+notifier.inspection.datasets.csv_count (bytes operations, no reader to set up), which
+vouches for a count only when the file is well-formed RFC 4180 with the header's number
+of fields in every record; when it is not, or may not be, pyarrow counts it again from
 its first byte, and its verdict (a count, or the reason the file is malformed) stands.
 """
 
