@@ -20,9 +20,9 @@ is that run's alone, --repeat times in turn, keeping each mode's fastest run:
 * ``inspector-s3``, ``inspector-s3-before``: ``inspect_object`` over the S3 source
   production uses (``ObjectStore(make_client(...)).source``, as the worker builds it
   for an object too large to fetch whole), against the same object;
-* ``small``, ``small-before``: ``inspect_object`` over SMALL_OBJECTS in-memory CSVs
-  of about 5 KB (the file's row shape), as the worker counts objects it fetched whole:
-  the per-object CPU of the counter, pyarrow's reader set-up included.
+* ``small``, ``small-pyarrow``, ``small-before``: ``inspect_object`` over SMALL_OBJECTS
+  in-memory CSVs of about 4 KB (the file's row shape), as the worker counts objects it
+  fetched whole: this tree, this tree counting with pyarrow only, the baseline.
 
 Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
        (BENCH_REPEAT=3 runs per mode; pandas must be installed: pip install -e '.[bench]')
@@ -62,6 +62,7 @@ MODES = (
     "inspector-s3",
     "inspector-s3-before",
     "small",
+    "small-pyarrow",
     "small-before",
 )
 SMALL_OBJECTS = 2000
@@ -140,6 +141,10 @@ def child(mode: str, path: Path) -> dict[str, Any]:
     elif mode == "pandas":
         result = _pandas(target)
     elif mode.startswith("small"):
+        if mode == "small-pyarrow":
+            from notifier.inspection.datasets import csv as csv_inspection
+
+            csv_inspection._fast_first = lambda guard, fmt: False
         result = _small_objects()
         result["code"] = location
     elif mode == "s3-download":
@@ -350,9 +355,10 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         "  (target >= 0.8x)\n"
         f"  inspector-s3 vs inspector-s3-before: {ratio('inspector-s3', 'inspector-s3-before')}\n"
         f"  small objects ({results['small']['bytes']:,} bytes, {SMALL_OBJECTS:,} in memory):"
-        f" {results['small']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object, before"
-        f" {results['small-before']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object:"
-        f" {ratio('small', 'small-before')}\n"
+        f" {results['small']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object; pyarrow only"
+        f" {results['small-pyarrow']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object"
+        f" ({ratio('small', 'small-pyarrow')}); before"
+        f" {results['small-before']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object\n"
         f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
         " (target < 128 MiB)"
     )
