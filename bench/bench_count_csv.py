@@ -14,7 +14,15 @@ is that run's alone, --repeat times in turn, keeping each mode's fastest run:
   was filed), exported to a temporary folder: the before/after comparison of one run
   on one machine;
 * ``gunzip``: a bare decompression loop (``gzip.open``, 1 MiB reads) of the gzip file;
-* ``inspector-gz``, ``inspector-gz-before``: the inspector on the gzip file.
+* ``inspector-gz``, ``inspector-gz-before``: the inspector on the gzip file;
+* ``s3-download``: the bare download of the plain file from a local SeaweedFS (started
+  for the run, the file uploaded once): one GET read in 1 MiB blocks and discarded;
+* ``inspector-s3``, ``inspector-s3-before``: ``inspect_object`` over the S3 source
+  production uses (``ObjectStore(make_client(...)).source``, as the worker builds it
+  for an object too large to fetch whole), against the same object;
+* ``small``, ``small-pyarrow``, ``small-before``: ``inspect_object`` over SMALL_OBJECTS
+  in-memory CSVs of about 4 KB (the file's row shape), as the worker counts objects it
+  fetched whole: this tree, this tree counting with pyarrow only, the baseline.
 
 Usage: .venv/bin/python bench/bench_count_csv.py [--size-mb 1024] [--dir /tmp]
        (BENCH_REPEAT=3 runs per mode; pandas must be installed: pip install -e '.[bench]')
@@ -29,6 +37,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +48,8 @@ ROWS_PER_CHUNK = 20_000
 MIB = 1024 * 1024
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 BEFORE_DIR_VARIABLE = "BENCH_BEFORE_DIR"
+S3_VARIABLE = "BENCH_S3_ENDPOINT"
+S3_KEY, S3_SECRET, S3_BUCKET = "bench", "bench-secret-key", "bench-csv"
 MODES = (
     "newlines",
     "pandas",
@@ -46,7 +58,14 @@ MODES = (
     "gunzip",
     "inspector-gz",
     "inspector-gz-before",
+    "s3-download",
+    "inspector-s3",
+    "inspector-s3-before",
+    "small",
+    "small-pyarrow",
+    "small-before",
 )
+SMALL_OBJECTS = 2000
 
 
 def generate(path: Path, size_bytes: int) -> int:
@@ -98,13 +117,13 @@ def child(mode: str, path: Path) -> dict[str, Any]:
     """One measurement, in its own process; imports happen before the clock starts."""
     if mode.endswith("-before"):
         sys.path.insert(0, os.environ[BEFORE_DIR_VARIABLE])
-    if mode.startswith("inspector"):
+    if mode.startswith(("inspector", "s3", "small")):
         # notifier's runtime dependencies do not include numpy, which pyarrow imports
         # when present (pandas brought it here): measure the footprint users get.
         sys.modules["numpy"] = None  # type: ignore[assignment]
     if mode == "pandas":
         import pandas  # noqa: F401
-    elif mode.startswith("inspector"):
+    elif mode.startswith(("inspector", "small")):
         import pyarrow.csv  # noqa: F401
 
         import notifier.inspection
@@ -121,6 +140,18 @@ def child(mode: str, path: Path) -> dict[str, Any]:
         result = _gunzip(target)
     elif mode == "pandas":
         result = _pandas(target)
+    elif mode.startswith("small"):
+        if mode == "small-pyarrow":
+            from notifier.inspection.datasets import csv as csv_inspection
+
+            csv_inspection._fast_first = lambda guard, fmt: False
+        result = _small_objects()
+        result["code"] = location
+    elif mode == "s3-download":
+        result = _s3_download(target)
+    elif mode.startswith("inspector-s3"):
+        result = _inspector_s3(target)
+        result["code"] = location
     else:
         result = _inspector(target)
         result["code"] = location
@@ -160,6 +191,67 @@ def _pandas(path: Path) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def _small_objects() -> dict[str, Any]:
+    from notifier.inspection import BytesSource, InspectionLimits, Phase, inspect_object
+
+    data = ("id,name,comment,amount,flag,created_at\n" + "".join(map(_row, range(60)))).encode()
+    limits = InspectionLimits()
+    for n in range(SMALL_OBJECTS):
+        verdict = inspect_object(Phase.INGESTION, BytesSource(data, f"s/{n}.csv"), limits)
+    return {"rows": verdict.num_registros, "estado": verdict.estado, "bytes": len(data)}
+
+
+def _s3_store() -> Any:
+    from notifier.config import S3Settings
+    from notifier.storage import ObjectStore, make_client
+
+    return ObjectStore(make_client(S3Settings(os.environ[S3_VARIABLE], S3_KEY, S3_SECRET)))
+
+
+def _s3_download(path: Path) -> dict[str, Any]:
+    """One GET of the object, read in 1 MiB blocks (the stored bytes) and discarded."""
+    response = _s3_store()._client.get_object(S3_BUCKET, path.name)
+    total = 0
+    try:
+        while block := response.read(MIB, decode_content=False):
+            total += len(block)
+    finally:
+        response.close()
+        response.release_conn()
+    return {"bytes": total}
+
+
+def _inspector_s3(path: Path) -> dict[str, Any]:
+    from notifier.inspection import InspectionLimits, Phase, inspect_object
+
+    store = _s3_store()
+    source = store.source(S3_BUCKET, path.name, store.stat(S3_BUCKET, path.name))
+    verdict = inspect_object(Phase.INGESTION, source, InspectionLimits())
+    return {
+        "rows": verdict.num_registros,
+        "estado": verdict.estado,
+        "reason": verdict.reason,
+        "bytes_read": source.bytes_read,
+    }
+
+
+@contextmanager
+def _seaweedfs(path: Path) -> Iterator[None]:
+    """A local SeaweedFS holding ``path`` in bucket S3_BUCKET, its endpoint exported."""
+    from notifier.devstack.servers import LocalSeaweedFS, free_port
+
+    server = LocalSeaweedFS(path.parent / "s3", free_port(), S3_KEY, S3_SECRET)
+    server.start()
+    try:
+        client = server.client()
+        client.make_bucket(S3_BUCKET)
+        client.fput_object(S3_BUCKET, path.name, str(path), part_size=64 * MIB)
+        os.environ[S3_VARIABLE] = server.endpoint
+        yield
+    finally:
+        server.stop()
+
+
 def _inspector(path: Path) -> dict[str, Any]:
     from notifier.inspection import FileSource, InspectionLimits, Phase, inspect_object
 
@@ -193,13 +285,19 @@ def main() -> None:
               f" {REPEAT} runs per mode")  # fmt: skip
         run()
     finally:
+        _servers.close()
         shutil.rmtree(before, ignore_errors=True)
 
 
 _runs: dict[str, list[dict[str, Any]]] = {}
 
 
+_servers = ExitStack()
+
+
 def _fastest(script: str, mode: str, path: Path) -> dict[str, Any]:
+    if "s3" in mode and S3_VARIABLE not in os.environ:
+        _servers.enter_context(_seaweedfs(path))
     _runs.setdefault(mode, []).append(harness.measure(script, mode, path))
     return min(_runs[mode], key=lambda run: run["seconds"])
 
@@ -218,10 +316,19 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
             f"{result['peak_rss_mib']:>14.0f}{result['rss_after_imports_mib']:>11.0f}"
             f"{peak:>10.0f}  {result.get('rows', '-')}"
         )
-    for mode in ("inspector", "inspector-before", "inspector-gz", "inspector-gz-before"):
+    for mode in (
+        "inspector",
+        "inspector-before",
+        "inspector-gz",
+        "inspector-gz-before",
+        "inspector-s3",
+        "inspector-s3-before",
+    ):
         result = results[mode]
         verdict = "MATCH" if result["rows"] == rows else "MISMATCH"
-        print(f"{mode}: {result['estado']} rows={result['rows']:,} expected={rows:,} {verdict}")
+        read = f" bytes_read={result['bytes_read']:,}" if "bytes_read" in result else ""
+        counted = f"rows={result['rows']:,} expected={rows:,} {verdict}{read}"
+        print(f"{mode}: {result['estado']} {counted}")
 
     def ratio(slower: str, faster: str) -> str:
         wall = results[faster]["seconds"] / results[slower]["seconds"]
@@ -244,6 +351,14 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         f"  inspector-gz vs bare decompression:  {ratio('inspector-gz', 'gunzip')}"
         "  (target >= 0.8x)\n"
         f"  inspector-gz vs inspector-gz-before: {ratio('inspector-gz', 'inspector-gz-before')}\n"
+        f"  inspector-s3 vs bare S3 download:    {ratio('inspector-s3', 's3-download')}"
+        "  (target >= 0.8x)\n"
+        f"  inspector-s3 vs inspector-s3-before: {ratio('inspector-s3', 'inspector-s3-before')}\n"
+        f"  small objects ({results['small']['bytes']:,} bytes, {SMALL_OBJECTS:,} in memory):"
+        f" {results['small']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object; pyarrow only"
+        f" {results['small-pyarrow']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object"
+        f" ({ratio('small', 'small-pyarrow')}); before"
+        f" {results['small-before']['seconds'] / SMALL_OBJECTS * 1e6:.0f} us/object\n"
         f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
         " (target < 128 MiB)"
     )

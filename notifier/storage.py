@@ -243,11 +243,15 @@ class S3ObjectSource:
     version_id: str | None = None
     bytes_read: int = 0
 
-    def open_stream(self) -> io.BufferedReader:
-        """The object's bytes exactly as stored: a ``Content-Encoding`` is not undone."""
+    def open_stream(self) -> io.RawIOBase:
+        """The object's bytes exactly as stored: a ``Content-Encoding`` is not undone.
+
+        Unbuffered: ``read`` hands out the HTTP response's own bytes (inspection reads
+        in blocks of its own), so no layer between the socket and the reader copies them.
+        """
         with s3_errors(self.bucket, self.key):
             response = self.client.get_object(self.bucket, self.key, version_id=self.version_id)
-        return io.BufferedReader(_ResponseReader(self, response), buffer_size=1 << 20)
+        return _ResponseReader(self, response)
 
     def read_range(self, offset: int, length: int) -> bytes:
         if length <= 0:
@@ -303,11 +307,17 @@ class _ResponseReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int | None = -1, /) -> bytes:
+        """Up to ``size`` bytes (all the rest for -1 or None), the response's own."""
+        amount = None if size is None or size < 0 else size
         with s3_errors(self._owner.bucket, self._owner.key):
-            data: bytes = self._response.read(len(buffer), decode_content=False)
-        buffer[: len(data)] = data
+            data: bytes = self._response.read(amount, decode_content=False)
         self._owner.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:

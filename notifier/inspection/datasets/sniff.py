@@ -113,6 +113,12 @@ class _Replay(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int | None = -1, /) -> bytes:
+        """The head's bytes, then the stream's own (not copied)."""
+        if self._head or self._stream is None or size is None or size < 0:
+            return super().read(-1 if size is None else size) or b""
+        return self._stream.read(size)
+
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         if self._head:

@@ -1,0 +1,230 @@
+"""The bytes-operation record counter (notifier.inspection.datasets.csv_count).
+
+Its one promise: when it gives a count, pyarrow (the parser the inspector falls back to)
+gives the same count and no error. The property tests hold it to that on generated
+files, well-formed and not, cut into blocks at random places.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from notifier.inspection.datasets.csv_count import RecordCounter
+
+
+def fast_count(
+    data: bytes, delimiter: str = ",", columns: int = 2, cuts: Sequence[int] = (), **kwargs: int
+) -> int | None:
+    """The counter's lines for ``data`` fed in blocks cut at ``cuts``."""
+    counter = RecordCounter(delimiter, columns, **kwargs)
+    start = 0
+    for cut in [*sorted({c for c in cuts if 0 < c < len(data)}), len(data)]:
+        if not counter.feed(data[start:cut]):
+            break
+        start = cut
+    return counter.finish()
+
+
+def pyarrow_count(data: bytes, delimiter: str = ",") -> int | None:
+    """Lines as the inspector's pyarrow path reads them (same options), None on an error."""
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(use_threads=False, autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=lambda row: "skip" if not row.text.strip() else "error",
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=["f0"], column_types={"f0": pa.binary()}
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return int(table.num_rows)
+
+
+def first_width(data: bytes, delimiter: str) -> int:
+    """Fields of the first record as pyarrow reads it (its column count)."""
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(use_threads=False, autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=lambda r: "skip"
+            ),
+        )
+    except pa.ArrowInvalid:
+        return 2
+    return max(int(table.num_columns), 1)
+
+
+# -- examples ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"a,b\n1,2\n", 2),
+        (b"a,b\r\n1,2\r\n", 2),
+        (b'a,b\n1,"x, y"\n2,"two\nlines"\n', 3),
+        (b'a,b\n1,"say ""hi"""\n2,""\n3,""""\n', 4),
+        (b'a,b\n"",""\n"x""",y\n', 3),
+        (b'a,b\n1,"cr\r\ninside"\r\n', 2),
+        (b'"a","b"\n"1","2"\n', 2),
+    ],
+)
+def test_well_formed_files_are_counted(data: bytes, lines: int) -> None:
+    assert fast_count(data) == lines
+    assert pyarrow_count(data) == lines
+    for cut in range(1, len(data)):  # every block boundary
+        assert fast_count(data, cuts=[cut]) == lines, cut
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"a,b\n1,2,3\n4\n", "ragged records whose total looks right"),
+        (b"a,b\n\n1,2\n", "a blank line"),
+        (b"a,b\n  \n1,2\n", "a whitespace-only line"),
+        (b"a,b\r1,2\r", "CR line ends"),
+        (b"a,b\n1,2\r3,4\n", "a CR line end among LFs"),
+        (b'a,b\n1,"open\n', "a quote never closed"),
+        (b"a,b\n1,2", "no final line end (the inspector adds one)"),
+        (b"name,height\nBob,5'11\"\nAl,6'2\"\n", "quotes inside unquoted fields"),
+        (b'a,b\n1,"x"y\n', "text after a closing quote"),
+        (b'a,b\nx"q,"\n', "a quote inside an unquoted field before a delimiter"),
+        (b'a,b\n1,\r"x"\n', "a CR before an opening quote"),
+        (b'a,b,c\n1,"a,b"X"c,d"\n', "a stray quote after a closing quote"),
+    ],
+)
+def test_anything_else_is_left_to_pyarrow(data: bytes, why: str) -> None:
+    assert fast_count(data) is None, why
+    for cut in range(1, len(data)):
+        assert fast_count(data, cuts=[cut]) is None, (why, cut)
+
+
+def test_the_reason_is_kept() -> None:
+    counter = RecordCounter(",", 2)
+    assert not counter.feed(b"a,b\n1,2,3\n")
+    assert counter.reason is not None
+    assert "fields" in counter.reason
+    assert not counter.feed(b"1,2\n")  # stays given up
+    assert counter.finish() is None
+
+
+def test_a_record_longer_than_the_bound_is_left_to_pyarrow() -> None:
+    row = b"1," + b"x" * 5000 + b"\n"
+    data = b"a,b\n" + row
+    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=8192) == 2
+    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=2048) is None
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_every_candidate_delimiter(delimiter: str) -> None:
+    d = delimiter.encode()
+    data = b"a" + d + b"b\n1" + d + b'"x' + d + b'\ny"\n'
+    assert fast_count(data, delimiter) == 2
+    assert pyarrow_count(data, delimiter) == 2
+
+
+def test_one_column_is_refused() -> None:
+    with pytest.raises(ValueError, match="two columns"):
+        RecordCounter(",", 1)
+
+
+# -- properties -------------------------------------------------------------------------
+
+_PLAIN = st.text(alphabet="ab1 .-é", max_size=6)
+_QUOTED = st.lists(
+    st.sampled_from(["a", " ", ",", ";", "\t", "|", "\n", "\r\n", '"']), max_size=8
+).map("".join)
+
+
+@st.composite
+def well_formed(draw: st.DrawFn) -> tuple[bytes, str, int, int]:
+    """An RFC 4180 file: fixed width, fields plain or quoted (holding delimiters,
+    newlines, CRLF, doubled quotes), LF or CRLF records; and its record count."""
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    width = draw(st.integers(2, 5))
+    records = draw(st.integers(1, 12))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = []
+    for _ in range(records):
+        fields = []
+        for _ in range(width):
+            if draw(st.booleans()):
+                fields.append('"' + draw(_QUOTED).replace('"', '""') + '"')
+            else:
+                fields.append(draw(_PLAIN).replace(delimiter, ""))
+        lines.append(delimiter.join(fields))
+    text = end.join(lines) + end
+    return text.encode(), delimiter, width, records
+
+
+@st.composite
+def cut_points(draw: st.DrawFn, size: int) -> list[int]:
+    return draw(st.lists(st.integers(0, max(size, 1)), max_size=6))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=well_formed(), data=st.data())
+def test_well_formed_files_are_counted_exactly(
+    case: tuple[bytes, str, int, int], data: st.DataObject
+) -> None:
+    text, delimiter, width, records = case
+    if all(not line.strip() for line in text.decode().split("\n")[:1]):
+        return  # a first line pyarrow would skip as blank: not a record shape we generate
+    cuts = data.draw(cut_points(len(text)))
+    expected = len(list(csv.reader(io.StringIO(text.decode(), newline=""), delimiter=delimiter)))
+    assert expected == records
+    counted = fast_count(text, delimiter, width, cuts)
+    assert pyarrow_count(text, delimiter) == records
+    # Whitespace-only records are blank lines to pyarrow: the counter leaves those to it.
+    if counted is None:
+        assert any(
+            not "".join(row).strip()
+            for row in csv.reader(io.StringIO(text.decode(), newline=""), delimiter=delimiter)
+        )
+    else:
+        assert counted == records
+
+
+_MESSY = st.lists(
+    st.sampled_from(["a", " ", ",", '"', '""', "\n", "\r", "\r\n", ";", "x,", ',"', '",', '\n"']),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=_MESSY, delimiter=st.sampled_from([",", ";"]), data=st.data())
+@example(text="name,height\nBob,5'11\",x\nAl,6'2\",y\n", delimiter=",", data=None)
+@example(text='a,b,c\n1,"a,b"X"c,d"\n', delimiter=",", data=None)
+@example(text='x,"a"b"c\nd,e"\n', delimiter=",", data=None)
+@example(text='a,\r",b"\n', delimiter=",", data=None)
+def test_a_count_given_is_pyarrows_count(
+    text: str, delimiter: str, data: st.DataObject | None
+) -> None:
+    """Whatever the bytes, a count the counter vouches for is the one pyarrow gives."""
+    raw = text.encode()
+    if not raw.endswith((b"\n", b"\r")):
+        raw += b"\n"  # as the inspector's text stream does
+    width = first_width(raw, delimiter)
+    if data is not None and data.draw(st.booleans()):
+        width = data.draw(st.integers(2, 4))  # a width the dialect probe got wrong
+    if width < 2:
+        return
+    cuts = data.draw(cut_points(len(raw))) if data is not None else []
+    counted = fast_count(raw, delimiter, width, cuts)
+    if counted is not None:
+        assert pyarrow_count(raw, delimiter) == counted
+        assert first_width(raw, delimiter) == width
