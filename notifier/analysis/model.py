@@ -72,6 +72,33 @@ class Finding:
     score: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def about_row(
+        cls,
+        rule: str,
+        row: AuditRow,
+        dataset: str | None,
+        *,
+        severity: str,
+        reason: str,
+        score: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Finding:
+        """A finding about one audit row: its subject is ``<phase>:<row_id>`` (one anomaly
+        per rule and row), observed at the row's event time."""
+        return cls(
+            rule=rule,
+            phase=row.phase,
+            subject=f"{row.phase}:{row.row_id}",
+            severity=severity,
+            reason=reason,
+            observed_at=row.event_time,
+            row_id=row.row_id,
+            dataset=dataset,
+            score=score,
+            details=details or {},
+        )
+
     @property
     def fingerprint(self) -> str:
         return f"{self.rule}:{self.subject}"

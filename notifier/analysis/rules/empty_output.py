@@ -44,14 +44,11 @@ class EmptyOutputRule:
             what = f"header-only output ({len(columns)} columns, 0 records)"
         else:
             what = "empty output (0 records)"
-        return Finding(
-            rule=NAME,
-            phase=row.phase,
-            subject=f"{row.phase}:{row.row_id}",
+        return Finding.about_row(
+            NAME,
+            row,
+            dataset,
             severity="critical",
             reason=f"{dataset}: {what}",
-            observed_at=row.event_time,
-            row_id=row.row_id,
-            dataset=dataset,
             details={"kind": kind},
         )

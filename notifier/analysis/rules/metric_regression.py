@@ -106,19 +106,16 @@ class MetricRegressionRule:
         if not found:
             return None
         subject_name = model or dataset
-        return Finding(
-            rule=NAME,
-            phase=row.phase,
-            subject=f"{row.phase}:{row.row_id}",
+        return Finding.about_row(
+            NAME,
+            row,
+            dataset,
             severity="warning",
             reason=(
                 f"model {subject_name}: "
                 + "; ".join(r.describe() for r in found)
                 + f" since the evaluation of {text.moment(previous.event_time)} ({previous.uri})"
             ),
-            observed_at=row.event_time,
-            row_id=row.row_id,
-            dataset=dataset,
             details={
                 "model": subject_name,
                 "previous_uri": previous.uri,

@@ -44,17 +44,14 @@ class OutputExceedsInputsRule:
         methods = ", ".join(
             sorted({f"{link.method}, confidence {link.confidence:g}" for link in links})
         )
-        return Finding(
-            rule=NAME,
-            phase=row.phase,
-            subject=f"{row.phase}:{row.row_id}",
+        return Finding.about_row(
+            NAME,
+            row,
+            dataset,
             severity="warning",
             reason=(
                 f"{dataset}: {text.count(row.num_registros)} records out of "
                 f"{text.count(total)} in its {len(links)} input(s) ({datasets}; lineage {methods})"
             ),
-            observed_at=row.event_time,
-            row_id=row.row_id,
-            dataset=dataset,
             details={"records": row.num_registros, "input_records": total},
         )

@@ -115,15 +115,12 @@ class RowCountRule:
         if explained:
             severity = "info"
             reason = f"{reason}; follows its input {explained}"
-        return Finding(
-            rule=NAME,
-            phase=row.phase,
-            subject=f"{row.phase}:{row.row_id}",
+        return Finding.about_row(
+            NAME,
+            row,
+            dataset,
             severity=severity,
             reason=reason,
-            observed_at=row.event_time,
-            row_id=row.row_id,
-            dataset=dataset,
             score=None if math.isinf(score.z) else score.z,
             details={
                 "records": score.value,

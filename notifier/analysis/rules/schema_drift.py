@@ -90,18 +90,15 @@ class SchemaDriftRule:
         drift = diff_schema(before, current)
         if drift is None:
             return None
-        return Finding(
-            rule=NAME,
-            phase=row.phase,
-            subject=f"{row.phase}:{row.row_id}",
+        return Finding.about_row(
+            NAME,
+            row,
+            dataset,
             severity="warning",
             reason=(
                 f"{dataset}: schema changed since the previous version "
                 f"({previous.uri}, {text.moment(previous.event_time)}): {drift.describe()}"
             ),
-            observed_at=row.event_time,
-            row_id=row.row_id,
-            dataset=dataset,
             details={
                 "added": list(drift.added),
                 "removed": list(drift.removed),
