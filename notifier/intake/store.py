@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from weakref import WeakKeyDictionary
 
 import psycopg
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEAD_LETTER_PREVIEW_CHARS = 200
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,30 @@ def store_events(
         return IntakeResult(accepted=0, duplicates=0, unmapped=0)
     mapped = [phase_of(event.bucket) is not None for event in events]
     rows = [_params(event, is_mapped) for event, is_mapped in zip(events, mapped, strict=True)]
+    if len(rows) <= GROUPED_EVENTS_MAX:
+        inserted = _stored(pool, lambda: _group_of(pool).store(rows), retry=False)
+    else:
+        inserted = _stored(pool, lambda: _insert(pool, rows))
+    return _result(events, mapped, inserted)
+
+
+def _stored(pool: ConnectionPool, insert: Callable[[], _T], *, retry: bool = True) -> _T:
+    """``insert()``, at the intake boundary: with ``retry``, once more on a fresh
+    connection after the database dropped one (a restart; ON CONFLICT DO NOTHING makes
+    the retry harmless; a CommitGroup retries on its own); an unreachable database is
+    DatabaseUnavailable, a value PostgreSQL refuses (e.g. a NUL character, which text
+    and jsonb cannot hold) a PayloadError."""
     try:
         with database_errors():
-            if len(rows) <= GROUPED_EVENTS_MAX:
-                inserted = _group_of(pool).store(rows)
-            else:
-                try:
-                    inserted = _insert(pool, rows)
-                except psycopg.OperationalError:
-                    pool.check()  # drop the other connections broken by the same restart
-                    inserted = _insert(pool, rows)
+            try:
+                return insert()
+            except psycopg.OperationalError:
+                if not retry:
+                    raise
+                pool.check()  # drop the other connections broken by the same restart
+                return insert()
     except psycopg.DataError as exc:
-        # e.g. a NUL character, which PostgreSQL text and jsonb cannot hold.
         raise PayloadError(f"event cannot be stored: {exc}") from exc
-    return _result(events, mapped, inserted)
 
 
 GROUPED_EVENTS_MAX: Final = 50
@@ -234,15 +245,7 @@ def store_listed(
             rows = conn.execute(query("insert_listed_objects"), params).fetchall()
         return [event_id for (event_id,) in rows]
 
-    try:
-        with database_errors():
-            try:
-                ids = insert()
-            except psycopg.OperationalError:
-                pool.check()  # drop the other connections broken by the same restart
-                ids = insert()
-    except psycopg.DataError as exc:
-        raise PayloadError(f"event cannot be stored: {exc}") from exc
+    ids = _stored(pool, insert)
     if not mapped and ids:
         UNMAPPED_EVENTS.labels(bucket).inc(len(ids))
     logger.debug(
