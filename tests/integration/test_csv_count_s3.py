@@ -1,5 +1,5 @@
 """CSV counting through the S3 source production uses, against a real SeaweedFS: which
-counter ran (bytes operations, or pyarrow from the first byte again), and exact counts."""
+counter ran (an exact scanner, or pyarrow from the first byte again), and exact counts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from notifier.config import S3Settings
 from notifier.devstack.servers import LocalSeaweedFS
 from notifier.inspection import Inspection, InspectionLimits, Phase, inspect_object
 from notifier.inspection.datasets import csv as csv_inspection
+from notifier.inspection.datasets.csv_scanner import compiled_scanner
 from notifier.storage import ObjectStore, S3ObjectSource, make_client
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, Buckets
 
@@ -108,11 +109,30 @@ def test_quotes_inside_unquoted_fields_are_counted_by_pyarrow(
     ]
 
 
-def test_a_large_object_is_counted_by_pyarrow(
+def test_a_large_object_is_counted_by_the_compiled_scanner_in_one_read(
     s3_server: LocalSeaweedFS, s3_client: Minio, buckets: Buckets, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Past FAST_FIRST_MAX_BYTES pyarrow counts (its parse releases the GIL and overlaps
-    with the download), in one read too."""
+    caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
+    assert compiled_scanner() is not None, "the compiled CSV scanner is not built: pip install -e ."
+    data = ("id,note,amount\n" + rows(150_000)).encode()
+    assert len(data) > csv_inspection.FAST_FIRST_MAX_BYTES
+    verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "large.csv", data)
+    assert (verdict.estado, verdict.num_registros) == ("ok", 150_000)
+    assert counted_by(caplog) == ["counted fast"]
+    assert source.bytes_read == len(data)
+
+
+def test_without_the_compiled_scanner_a_large_object_is_counted_by_pyarrow(
+    s3_server: LocalSeaweedFS,
+    s3_client: Minio,
+    buckets: Buckets,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Built without a C compiler: past FAST_FIRST_MAX_BYTES pyarrow counts (its parse
+    releases the GIL and overlaps with the download, where the bytes-operation counter
+    would hold it), in one read too."""
+    monkeypatch.setattr(csv_inspection, "compiled_scanner", lambda: None)
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = ("id,note,amount\n" + rows(150_000)).encode()
     assert len(data) > csv_inspection.FAST_FIRST_MAX_BYTES

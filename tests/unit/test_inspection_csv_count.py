@@ -1,8 +1,10 @@
-"""The bytes-operation record counter (notifier.inspection.datasets.csv_count).
+"""The record counters: the bytes-operation one (notifier.inspection.datasets.csv_count)
+and the compiled scanner (notifier.inspection.datasets._csvscan), which keeps the same rules.
 
-Its one promise: when it gives a count, pyarrow (the parser the inspector falls back to)
-gives the same count and no error. The property tests hold it to that on generated
-files, well-formed and not, cut into blocks at random places.
+Their one promise: when they give a count, pyarrow (the parser the inspector falls back
+to) gives the same count and no error. The property tests hold both to that on generated
+files, well-formed and not, cut into blocks at random places, and hold the scanner to
+the reference counter's verdict on every input.
 """
 
 from __future__ import annotations
@@ -18,13 +20,35 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from notifier.inspection.datasets.csv_count import RecordCounter
+from notifier.inspection.datasets.csv_scanner import RecordScanner, compiled_scanner
+
+COMPILED = "compiled"
+COUNTERS = pytest.mark.parametrize("impl", ["bytes-operations", COMPILED])
+"""Every test runs on both implementations."""
+
+
+def counter_class(impl: str) -> type[RecordScanner]:
+    if impl != COMPILED:
+        return RecordCounter
+    scanner = compiled_scanner()
+    if scanner is None:
+        pytest.fail(
+            "the compiled CSV scanner is not built (no C compiler at install?):"
+            " install gcc, then pip install -e ."
+        )
+    return scanner
 
 
 def fast_count(
-    data: bytes, delimiter: str = ",", columns: int = 2, cuts: Sequence[int] = (), **kwargs: int
+    data: bytes,
+    delimiter: str = ",",
+    columns: int = 2,
+    cuts: Sequence[int] = (),
+    impl: str = "bytes-operations",
+    **kwargs: int,
 ) -> int | None:
     """The counter's lines for ``data`` fed in blocks cut at ``cuts``."""
-    counter = RecordCounter(delimiter, columns, **kwargs)
+    counter = counter_class(impl)(delimiter, columns, **kwargs)
     start = 0
     for cut in [*sorted({c for c in cuts if 0 < c < len(data)}), len(data)]:
         if not counter.feed(data[start:cut]):
@@ -83,11 +107,12 @@ def first_width(data: bytes, delimiter: str) -> int:
         (b'"a","b"\n"1","2"\n', 2),
     ],
 )
-def test_well_formed_files_are_counted(data: bytes, lines: int) -> None:
-    assert fast_count(data) == lines
+@COUNTERS
+def test_well_formed_files_are_counted(data: bytes, lines: int, impl: str) -> None:
+    assert fast_count(data, impl=impl) == lines
     assert pyarrow_count(data) == lines
     for cut in range(1, len(data)):  # every block boundary
-        assert fast_count(data, cuts=[cut]) == lines, cut
+        assert fast_count(data, cuts=[cut], impl=impl) == lines, cut
 
 
 @pytest.mark.parametrize(
@@ -107,14 +132,16 @@ def test_well_formed_files_are_counted(data: bytes, lines: int) -> None:
         (b'a,b,c\n1,"a,b"X"c,d"\n', "a stray quote after a closing quote"),
     ],
 )
-def test_anything_else_is_left_to_pyarrow(data: bytes, why: str) -> None:
-    assert fast_count(data) is None, why
+@COUNTERS
+def test_anything_else_is_left_to_pyarrow(data: bytes, why: str, impl: str) -> None:
+    assert fast_count(data, impl=impl) is None, why
     for cut in range(1, len(data)):
-        assert fast_count(data, cuts=[cut]) is None, (why, cut)
+        assert fast_count(data, cuts=[cut], impl=impl) is None, (why, cut)
 
 
-def test_the_reason_is_kept() -> None:
-    counter = RecordCounter(",", 2)
+@COUNTERS
+def test_the_reason_is_kept(impl: str) -> None:
+    counter = counter_class(impl)(",", 2)
     assert not counter.feed(b"a,b\n1,2,3\n")
     assert counter.reason is not None
     assert "fields" in counter.reason
@@ -122,24 +149,27 @@ def test_the_reason_is_kept() -> None:
     assert counter.finish() is None
 
 
-def test_a_record_longer_than_the_bound_is_left_to_pyarrow() -> None:
+@COUNTERS
+def test_a_record_longer_than_the_bound_is_left_to_pyarrow(impl: str) -> None:
     row = b"1," + b"x" * 5000 + b"\n"
     data = b"a,b\n" + row
-    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=8192) == 2
-    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=2048) is None
+    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=8192, impl=impl) == 2
+    assert fast_count(data, cuts=range(0, len(data), 1000), max_row_bytes=2048, impl=impl) is None
 
 
+@COUNTERS
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
-def test_every_candidate_delimiter(delimiter: str) -> None:
+def test_every_candidate_delimiter(delimiter: str, impl: str) -> None:
     d = delimiter.encode()
     data = b"a" + d + b"b\n1" + d + b'"x' + d + b'\ny"\n'
-    assert fast_count(data, delimiter) == 2
+    assert fast_count(data, delimiter, impl=impl) == 2
     assert pyarrow_count(data, delimiter) == 2
 
 
-def test_one_column_is_refused() -> None:
+@COUNTERS
+def test_one_column_is_refused(impl: str) -> None:
     with pytest.raises(ValueError, match="two columns"):
-        RecordCounter(",", 1)
+        counter_class(impl)(",", 1)
 
 
 # -- properties -------------------------------------------------------------------------
@@ -177,9 +207,10 @@ def cut_points(draw: st.DrawFn, size: int) -> list[int]:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@COUNTERS
 @given(case=well_formed(), data=st.data())
 def test_well_formed_files_are_counted_exactly(
-    case: tuple[bytes, str, int, int], data: st.DataObject
+    case: tuple[bytes, str, int, int], data: st.DataObject, impl: str
 ) -> None:
     text, delimiter, width, records = case
     if all(not line.strip() for line in text.decode().split("\n")[:1]):
@@ -187,7 +218,7 @@ def test_well_formed_files_are_counted_exactly(
     cuts = data.draw(cut_points(len(text)))
     expected = len(list(csv.reader(io.StringIO(text.decode(), newline=""), delimiter=delimiter)))
     assert expected == records
-    counted = fast_count(text, delimiter, width, cuts)
+    counted = fast_count(text, delimiter, width, cuts, impl=impl)
     assert pyarrow_count(text, delimiter) == records
     # Whitespace-only records are blank lines to pyarrow: the counter leaves those to it.
     if counted is None:
@@ -205,6 +236,7 @@ _MESSY = st.lists(
 ).map("".join)
 
 
+@COUNTERS
 @settings(max_examples=1500, deadline=None)
 @given(text=_MESSY, delimiter=st.sampled_from([",", ";"]), data=st.data())
 @example(text="name,height\nBob,5'11\",x\nAl,6'2\",y\n", delimiter=",", data=None)
@@ -212,7 +244,7 @@ _MESSY = st.lists(
 @example(text='x,"a"b"c\nd,e"\n', delimiter=",", data=None)
 @example(text='a,\r",b"\n', delimiter=",", data=None)
 def test_a_count_given_is_pyarrows_count(
-    text: str, delimiter: str, data: st.DataObject | None
+    text: str, delimiter: str, data: st.DataObject | None, impl: str
 ) -> None:
     """Whatever the bytes, a count the counter vouches for is the one pyarrow gives."""
     raw = text.encode()
@@ -224,7 +256,58 @@ def test_a_count_given_is_pyarrows_count(
     if width < 2:
         return
     cuts = data.draw(cut_points(len(raw))) if data is not None else []
-    counted = fast_count(raw, delimiter, width, cuts)
+    counted = fast_count(raw, delimiter, width, cuts, impl=impl)
     if counted is not None:
         assert pyarrow_count(raw, delimiter) == counted
         assert first_width(raw, delimiter) == width
+
+
+_LONG_MESSY = st.lists(
+    st.sampled_from(
+        ["abc", "1234567", ",", ";", '"', '""', "\n", "\r\n", "\r", 'x,"y\nz"', ',"",', "5'11\""]
+    ),
+    max_size=300,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    head=st.integers(0, 130),
+    text=_LONG_MESSY,
+    delimiter=st.sampled_from([",", ";"]),
+    width=st.integers(2, 4),
+    data=st.data(),
+)
+@example(head=60, text='1,"a\n' + "x" * 70 + '"\n', delimiter=",", width=2, data=None)
+@example(head=62, text='1,"a""b"\n2,"\r\n"\n', delimiter=",", width=2, data=None)
+def test_the_compiled_scanner_gives_the_reference_verdict(
+    head: int, text: str, delimiter: str, width: int, data: st.DataObject | None
+) -> None:
+    """On texts of several 64-byte words, quotes and line ends falling on and across
+    word boundaries (shifted by a well-formed first record of ``head`` bytes), the
+    scanner counts or gives up exactly where the bytes-operation counter does."""
+    first = delimiter.join(["h" * max(head // width, 1)] * width)
+    raw = (first + "\n" + text).encode()
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
+    cuts = data.draw(cut_points(len(raw))) if data is not None else []
+    reference = fast_count(raw, delimiter, width, cuts)
+    assert fast_count(raw, delimiter, width, cuts, impl=COMPILED) == reference
+    if reference is not None:
+        assert pyarrow_count(raw, delimiter) == reference
+
+
+@pytest.mark.parametrize("row_bytes", [1, 63, 64, 65, 127, 128, 4099])
+def test_the_compiled_scanner_counts_large_files_as_pyarrow(row_bytes: int) -> None:
+    """Tens of thousands of records, quoted fields with delimiters, CRLF and newlines
+    spanning word and block boundaries, fed in 64 KiB blocks (the GIL released)."""
+    rows = [b"id,text,n"]
+    for i in range(max(200_000 // (row_bytes + 12), 50)):
+        body = (b"x" * row_bytes)[: row_bytes - 1] + b"\n" if i % 3 else b"a,\r\nb" * (i % 7)
+        rows.append(b'%d,"%s""q",%d' % (i, body, i % 10))
+    raw = b"\r\n".join(rows) + b"\r\n"
+    scanner = counter_class(COMPILED)(",", 3)
+    view = memoryview(raw)
+    for start in range(0, len(raw), 65536):
+        assert scanner.feed(view[start : start + 65536]), scanner.reason
+    assert scanner.finish() == len(rows) == pyarrow_count(raw)

@@ -1,12 +1,13 @@
 """CSV and TSV: count data rows in constant memory.
 
 The dialect (encoding, delimiter, header) is decided first from a bounded prefix by
-notifier.inspection.datasets.dialect. pyarrow's streaming reader then counts the records.
-A small object (``_fast_first``) is first counted by
-notifier.inspection.datasets.csv_count (bytes operations, no reader to set up), which
-vouches for a count only when the file is well-formed RFC 4180 with the header's number
-of fields in every record; when it is not, or may not be, pyarrow counts it again from
-its first byte, and its verdict (a count, or the reason the file is malformed) stands.
+notifier.inspection.datasets.dialect. An exact record scanner
+(notifier.inspection.datasets.csv_scanner: the compiled one on every object, else the
+bytes-operation one on small objects, see ``_fast_first``) counts first; it vouches for
+a count only when the file is well-formed RFC 4180 with the header's number of fields
+in every record. When it is not, or may not be, pyarrow's streaming reader counts it
+again from its first byte, and its verdict (a count, or the reason the file is
+malformed) stands.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from notifier.inspection.base import DEFAULT_BLOCK_SIZE, one_line
 from notifier.inspection.datasets import dialect as dialects
 from notifier.inspection.datasets.arrow_io import count_batches, memory_pool
 from notifier.inspection.datasets.csv_count import RecordCounter
+from notifier.inspection.datasets.csv_scanner import RecordScanner, compiled_scanner
 from notifier.inspection.datasets.dialect import (
     ENCODING_PROBE_BYTES,
     Dialect,
@@ -60,8 +62,8 @@ FAST_BLOCK_BYTES: Final = 1 << 20
 """Bytes handed to the fast counter at a time (at most ``limits.block_size``)."""
 
 FAST_FIRST_MAX_BYTES: Final = 4 << 20
-"""Largest object (stored bytes) the bytes-operation counter tries first; see
-``_fast_first``. Processing counts most objects, small ones, this way."""
+"""Largest object (stored bytes) the bytes-operation counter tries first when the
+compiled scanner is not built; see ``_fast_first``."""
 
 
 def count_csv(guard: SourceGuard, fmt: DatasetFormat) -> Counted:
@@ -99,15 +101,24 @@ def _pyarrow_rows(guard: SourceGuard, block_size: int) -> _CountRows:
     return count
 
 
-def _fast_first(guard: SourceGuard, fmt: DatasetFormat) -> bool:
-    """Whether the bytes-operation counter tries first: on objects of known size under
-    FAST_FIRST_MAX_BYTES (compressed: an eighth of it).
+def _scanner() -> type[RecordScanner]:
+    return compiled_scanner() or RecordCounter
 
-    On a small object it takes a third of pyarrow's CPU, whose reader set-up dominates
-    there; on a large one pyarrow's parse is as fast or faster, and releases the GIL,
-    so that it overlaps with the download and with gzip's inflating thread, where the
-    counter, holding the GIL, would not (bench/bench_count_csv.py measures both).
+
+def _fast_first(guard: SourceGuard, fmt: DatasetFormat) -> bool:
+    """Whether an exact scanner tries first: the compiled one always (it scans several
+    GB/s, faster than a newline count in Python, and releases the GIL); the
+    bytes-operation one on objects of known size under FAST_FIRST_MAX_BYTES
+    (compressed: an eighth of it).
+
+    The bytes-operation counter takes a third of pyarrow's CPU on a small object, whose
+    reader set-up dominates there; on a large one pyarrow's parse is as fast or faster,
+    and releases the GIL, so that it overlaps with the download and with gzip's
+    inflating thread, where that counter, holding the GIL, would not
+    (bench/bench_count_csv.py measures each).
     """
+    if compiled_scanner() is not None:
+        return True
     size = guard.source.size
     limit = FAST_FIRST_MAX_BYTES if fmt.compression is None else FAST_FIRST_MAX_BYTES // 8
     return size is not None and size < limit
@@ -119,14 +130,14 @@ def _counted(counted: Counted | None) -> Counted:
 
 
 def _count_fast(guard: SourceGuard, text: _CsvText, dialect: Dialect) -> int | None:
-    """The lines of ``text`` counted by csv_count.RecordCounter, or None when it cannot
-    vouch for them (the caller then counts with pyarrow from the first byte)."""
+    """The lines of ``text`` counted by an exact scanner, or None when it cannot vouch
+    for them (the caller then counts with pyarrow from the first byte)."""
     if dialect.num_columns is None or dialect.num_columns < 2:
         logger.debug("not counted fast (one column or an unknown width): %s", guard.source.key)
         return None
     # No record pyarrow would refuse as too long (see count_csv) may be vouched for.
     longest = max(guard.limits.block_size, LARGE_ROW_BLOCK_SIZE) // 2
-    counter = RecordCounter(dialect.delimiter, dialect.num_columns, max_row_bytes=longest)
+    counter = _scanner()(dialect.delimiter, dialect.num_columns, max_row_bytes=longest)
     chunk = min(guard.limits.block_size, FAST_BLOCK_BYTES)
     while block := text.read(chunk):
         if not counter.feed(block):
