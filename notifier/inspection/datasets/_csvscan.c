@@ -217,6 +217,10 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#n|$n", kwlist, &delimiter, &delimiter_len,
                                      &num_columns, &max_row_bytes))
         return -1;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "RecordScanner re-initialised during feed");
+        return -1;
+    }
     if (num_columns < 2) {
         PyErr_SetString(PyExc_ValueError, "RecordScanner needs at least two columns");
         return -1;
