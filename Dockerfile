@@ -4,21 +4,33 @@
 #
 #   docker build -t notifier:0.1.0 .
 #
-# Stage 1 builds wheels for notifier and all its dependencies; stage 2 installs them
-# from those wheels only (no network, no build tools, no pip cache) and runs as an
-# unprivileged numeric user, so Kubernetes' runAsNonRoot can verify it.
+# Stage 1 builds wheels for notifier (its CSV scanner compiled with gcc) and all its
+# dependencies; stage 2 installs them from those wheels only (no network, no build
+# tools, no pip cache) and runs as an unprivileged numeric user, so Kubernetes'
+# runAsNonRoot can verify it.
 
 # Both stages use the same base, pinned to a patch release on Debian 12 (keep the two
 # FROM lines equal; a test checks). Pin the digest too when you build for production:
 # docker buildx imagetools inspect python:3.11.14-slim-bookworm
 
 FROM python:3.11.14-slim-bookworm AS build
+# NOTIFIER_REQUIRE_COMPILED: the wheel must carry the compiled CSV scanner; without it
+# the build fails instead of falling back to pyarrow (hatch_build.py).
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NOTIFIER_REQUIRE_COMPILED=1
+# A C compiler for that scanner, in this stage only. gcc 4:12.2.0-3 is Debian 12's
+# default compiler for the whole release; libc6-dev is pinned to the version of the
+# image's own libc6 (if apt cannot find it, Debian has a newer libc6: update the base).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      gcc=4:12.2.0-3 \
+      "libc6-dev=$(dpkg-query --show --showformat="\${Version}" libc6)" \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# What pyproject.toml's build needs: its readme, the package and sql/ (packaged as
-# notifier/migrations). .dockerignore lets nothing else in.
-COPY pyproject.toml README.md ./
+# What pyproject.toml's build needs: its readme, its build hook (hatch_build.py), the
+# package and sql/ (packaged as notifier/migrations). .dockerignore lets nothing else in.
+COPY pyproject.toml README.md hatch_build.py ./
 COPY notifier ./notifier
 COPY sql ./sql
 RUN pip wheel --wheel-dir /wheels .

@@ -10,9 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+# The editable install compiles the CSV scanner in place (hatch_build.py), so editing the
+# C source or the hook reinstalls.
+SCANNER_C := notifier/inspection/datasets/_csvscan.c
+$(VENV)/.installed-%: pyproject.toml hatch_build.py $(SCANNER_C) | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[$*]'
 	touch $@
+
+# The test and bench venvs must have the compiled scanner: without a C compiler their
+# install fails instead of warning and falling back to pyarrow.
+$(VENV)/.installed-test $(VENV)/.installed-bench: export NOTIFIER_REQUIRE_COMPILED = 1
 
 .PHONY: postgres-binaries chromium
 postgres-binaries:
