@@ -311,3 +311,17 @@ def test_the_compiled_scanner_counts_large_files_as_pyarrow(row_bytes: int) -> N
     for start in range(0, len(raw), 65536):
         assert scanner.feed(view[start : start + 65536]), scanner.reason
     assert scanner.finish() == len(rows) == pyarrow_count(raw)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    chunks=st.lists(st.one_of(st.binary(max_size=70), st.sampled_from([b'"', b",", b"\r\n"]))),
+    data=st.data(),
+)
+def test_any_bytes_get_the_reference_verdict(chunks: list[bytes], data: st.DataObject) -> None:
+    """Arbitrary bytes (NUL, non-ASCII, invalid UTF-8) crash neither counter, and the
+    compiled scanner counts or gives up exactly where the reference does."""
+    raw = b"h1,h2\n" + b"".join(chunks) + b"\n"
+    cuts = data.draw(cut_points(len(raw)))
+    reference = fast_count(raw, ",", 2, cuts)
+    assert fast_count(raw, ",", 2, cuts, impl=COMPILED) == reference
