@@ -362,6 +362,10 @@ def _report(results: dict[str, dict[str, Any]], size: int, rows: int) -> None:
         f"  inspector peak RSS (VmHWM, imports included, worst run): {peak:.0f} MiB"
         " (target < 128 MiB)"
     )
+    from notifier.inspection.datasets.csv_scanner import compiled_scanner
+
+    built = "built" if compiled_scanner() is not None else "NOT built (no C compiler at install)"
+    print(f"  this tree's compiled CSV scanner: {built}")
     print(f"(load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())},"
           f" {os.cpu_count()} CPUs)")  # fmt: skip
 
