@@ -8,6 +8,12 @@ longest a loop may take (one inspection, ``NOTIFIER_INSPECT_TIMEOUT_SECONDS``, p
 ``GRACE_SECONDS`` for the database round trips around it). One hung thread among
 several is enough to let that moment pass.
 
+With ``notifier worker --processes N`` each worker process beats into a file of its own
+(``child_path``: ``<file>.<n>``) and the supervising process relays the earliest of
+their deadlines into the probed file about once a second (``relay``): one hung process
+among several lets that moment pass too, and so does a hung supervisor (it stops
+relaying, and the last deadline it wrote runs out).
+
 The probe is this module run as a script, which imports nothing but the standard
 library (about 40 ms of CPU, against about a second for the whole ``notifier``
 command)::
@@ -64,11 +70,34 @@ def write_deadline(path: Path, deadline: float) -> None:
     os.replace(temporary, path)
 
 
+def child_path(path: Path, index: int) -> Path:
+    """The heartbeat file of worker process ``index`` (0-based) of a supervisor probed at
+    ``path``: ``<path>.<index>``, in the same folder."""
+    return path.with_name(f"{path.name}.{index}")
+
+
+def relay(path: Path, children: list[Path], fallback: float) -> float:
+    """Write to ``path`` the earliest deadline (Unix seconds) among the ``children``'s
+    files, ``fallback`` standing for a child whose file is missing or unreadable (one
+    not started yet); return it."""
+    deadlines = [read_deadline(child) for child in children]
+    deadline = min((d if d is not None else fallback for d in deadlines), default=fallback)
+    write_deadline(path, deadline)
+    return deadline
+
+
+def read_deadline(path: Path) -> float | None:
+    """The deadline (Unix seconds) in ``path``; None if missing or unreadable."""
+    try:
+        return float(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def seconds_left(path: Path, now: float | None = None) -> float | None:
     """Seconds until the deadline in ``path`` (negative once passed); None if unreadable."""
-    try:
-        deadline = float(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
+    deadline = read_deadline(path)
+    if deadline is None:
         return None
     return deadline - (time.time() if now is None else now)
 

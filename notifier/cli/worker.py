@@ -2,8 +2,9 @@
 
 Inspection of small objects is CPU-bound, and Python threads share one core (the GIL):
 ``--processes N`` runs N independent worker processes (each with its own connection pool,
-S3 client, threads and heartbeat), supervised by this one, which also serves the metrics
-port (summing the children's counts, PROMETHEUS_MULTIPROC_DIR) and sends alerts and
+S3 client, threads and heartbeat file), supervised by this one, which also serves the
+metrics port (summing the children's counts, PROMETHEUS_MULTIPROC_DIR), relays the
+earliest of the children's heartbeat deadlines into the probed file, and sends alerts and
 OpenLineage events. A process that dies stops the others and the command exits
 non-zero, so Kubernetes restarts the pod; the events it held are taken again once their
 leases run out.
@@ -23,7 +24,7 @@ from typing import Any, Final
 from notifier import analysis, export
 from notifier.app import Runtime
 from notifier.config import Settings
-from notifier.heartbeat import GRACE_SECONDS, Heartbeat, write_deadline
+from notifier.heartbeat import GRACE_SECONDS, Heartbeat, child_path, relay, write_deadline
 from notifier.processing import start_workers
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,14 @@ CHILD_STOP_SECONDS: Final = 110.0
 """Under the Deployment's terminationGracePeriodSeconds (120 s)."""
 
 
-def run_in_process(runtime: Runtime, threads: int, *, send_exports: bool = True) -> None:
-    """Process events with ``threads`` threads until a shutdown signal."""
+def run_in_process(
+    runtime: Runtime, threads: int, *, send_exports: bool = True, child: int | None = None
+) -> None:
+    """Process events with ``threads`` threads until a shutdown signal; ``child``: this
+    process's index under a supervisor (its heartbeat goes to its own file)."""
     stop = threading.Event()
-    running = start_workers(runtime.processor(), threads, stop, heartbeat(runtime.settings))
+    beat = heartbeat(runtime.settings, child)
+    running = start_workers(runtime.processor(), threads, stop, beat)
     running.append(analysis.start_catch_up(runtime.pool, runtime.settings.analysis, stop))
     if send_exports:
         running += export_sender(runtime, stop)
@@ -61,17 +66,19 @@ def supervise(runtime: Runtime, processes: int, threads: int) -> int:
     """
     context = multiprocessing.get_context("spawn")  # no pool or socket crosses a fork
     children = [
-        context.Process(target=_child, args=(threads,), name=f"notifier-worker-{n}")
+        context.Process(target=_child, args=(threads, n), name=f"notifier-worker-{n}")
         for n in range(processes)
     ]
     stop = threading.Event()
     on_shutdown_signal(stop.set)
     senders = export_sender(runtime, stop)
+    relay_beats = heartbeat_relay(runtime.settings, processes)
     for child in children:
         child.start()
     logger.info("started %d worker process(es), %d thread(s) each", processes, threads)
     status = 0
     while not stop.wait(SUPERVISOR_POLL_SECONDS):
+        relay_beats()
         dead = [c for c in children if not c.is_alive()]
         if dead:
             logger.error(
@@ -96,19 +103,47 @@ def supervise(runtime: Runtime, processes: int, threads: int) -> int:
     return status
 
 
-def _child(threads: int) -> None:
+def _child(threads: int, index: int) -> None:
     from notifier.cli.runtime import load_runtime
 
-    run_in_process(load_runtime(), threads, send_exports=False)
+    run_in_process(load_runtime(), threads, send_exports=False, child=index)
 
 
-def heartbeat(settings: Settings) -> Callable[[], None] | None:
-    """The beat of the worker's liveness file, written once now (see notifier.heartbeat)."""
-    if settings.worker_heartbeat_file is None:
+def heartbeat(settings: Settings, child: int | None = None) -> Callable[[], None] | None:
+    """The beat of the worker's liveness file (of child process ``child``'s own file),
+    written once now (see notifier.heartbeat)."""
+    path = settings.worker_heartbeat_file
+    if path is None:
         return None
-    max_gap = settings.inspect_timeout_seconds + GRACE_SECONDS
-    write_deadline(settings.worker_heartbeat_file, time.time() + max_gap)
-    return Heartbeat(settings.worker_heartbeat_file, max_gap).beat
+    if child is not None:
+        path = child_path(path, child)
+    max_gap = max_beat_gap(settings)
+    write_deadline(path, time.time() + max_gap)
+    return Heartbeat(path, max_gap).beat
+
+
+def heartbeat_relay(settings: Settings, processes: int) -> Callable[[], None]:
+    """What the supervisor calls about once a second: the earliest of the children's
+    deadlines into the probed file (a child not started yet counts as just started).
+    The children's files of a previous run (a restarted container) are removed first."""
+    probed = settings.worker_heartbeat_file
+    if probed is None:
+        return lambda: None
+    children = [child_path(probed, n) for n in range(processes)]
+    for stale in children:
+        stale.unlink(missing_ok=True)
+    fallback = time.time() + max_beat_gap(settings)
+
+    def relay_now() -> None:
+        relay(probed, children, fallback)
+
+    relay_now()
+    return relay_now
+
+
+def max_beat_gap(settings: Settings) -> float:
+    """Seconds a processing loop may take: one inspection plus the grace around it."""
+    return settings.inspect_timeout_seconds + GRACE_SECONDS
 
 
 def export_sender(runtime: Runtime, stop: threading.Event) -> list[threading.Thread]:

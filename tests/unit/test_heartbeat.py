@@ -10,7 +10,15 @@ import time
 
 import pytest
 
-from notifier.heartbeat import Heartbeat, main, seconds_left, write_deadline
+from notifier.heartbeat import (
+    Heartbeat,
+    child_path,
+    main,
+    read_deadline,
+    relay,
+    seconds_left,
+    write_deadline,
+)
 
 
 def test_the_deadline_follows_the_slowest_thread(tmp_path, monkeypatch):
@@ -94,3 +102,21 @@ def test_the_probe_runs_as_a_script_on_the_standard_library_alone(tmp_path):
         [sys.executable, "-c", check, str(path)], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_relay_writes_the_earliest_child_deadline(tmp_path):
+    probed = tmp_path / "worker.heartbeat"
+    children = [child_path(probed, n) for n in range(3)]
+    assert [c.name for c in children] == [f"worker.heartbeat.{n}" for n in range(3)]
+    write_deadline(children[0], 2000.0)
+    write_deadline(children[1], 1500.0)
+    # The third has not written yet: it counts as the fallback (just started).
+    assert relay(probed, children, fallback=1800.0) == 1500.0
+    assert read_deadline(probed) == 1500.0
+    write_deadline(children[1], 2500.0)
+    assert relay(probed, children, fallback=1800.0) == 1800.0
+    children[2].write_text("garbage")
+    assert relay(probed, children, fallback=1700.0) == 1700.0
+    write_deadline(children[2], 1000.0)  # a child that stopped beating long ago
+    assert relay(probed, children, fallback=1700.0) == 1000.0
+    assert main([str(probed)]) == 1
