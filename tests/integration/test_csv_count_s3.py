@@ -109,34 +109,29 @@ def test_quotes_inside_unquoted_fields_are_counted_by_pyarrow(
     ]
 
 
-def test_a_large_object_is_counted_by_the_compiled_scanner_in_one_read(
-    s3_server: LocalSeaweedFS, s3_client: Minio, buckets: Buckets, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
-    assert compiled_scanner() is not None, "the compiled CSV scanner is not built: pip install -e ."
-    data = ("id,note,amount\n" + rows(150_000)).encode()
-    assert len(data) > csv_inspection.FAST_FIRST_MAX_BYTES
-    verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "large.csv", data)
-    assert (verdict.estado, verdict.num_registros) == ("ok", 150_000)
-    assert counted_by(caplog) == ["counted fast"]
-    assert source.bytes_read == len(data)
-
-
-def test_without_the_compiled_scanner_a_large_object_is_counted_by_pyarrow(
+@pytest.mark.parametrize(
+    ("compiled", "counter"), [(True, "counted fast"), (False, "counted by pyarrow")]
+)
+def test_a_large_object_is_counted_in_one_read(
     s3_server: LocalSeaweedFS,
     s3_client: Minio,
     buckets: Buckets,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
+    compiled: bool,
+    counter: str,
 ) -> None:
-    """Built without a C compiler: past FAST_FIRST_MAX_BYTES pyarrow counts (its parse
-    releases the GIL and overlaps with the download, where the bytes-operation counter
-    would hold it), in one read too."""
-    monkeypatch.setattr(csv_inspection, "compiled_scanner", lambda: None)
+    """Past FAST_FIRST_MAX_BYTES the compiled scanner counts; built without a C compiler,
+    pyarrow does (its parse releases the GIL and overlaps with the download, where the
+    bytes-operation counter would hold it). One read either way."""
+    if compiled:
+        assert compiled_scanner() is not None, "the compiled CSV scanner is not built"
+    else:
+        monkeypatch.setattr(csv_inspection, "compiled_scanner", lambda: None)
     caplog.set_level(logging.DEBUG, logger=CSV_LOGGER)
     data = ("id,note,amount\n" + rows(150_000)).encode()
     assert len(data) > csv_inspection.FAST_FIRST_MAX_BYTES
     verdict, source = put_and_inspect(s3_server, s3_client, buckets.raw, "large.csv", data)
     assert (verdict.estado, verdict.num_registros) == ("ok", 150_000)
-    assert counted_by(caplog) == ["counted by pyarrow"]
+    assert counted_by(caplog) == [counter]
     assert source.bytes_read == len(data)
