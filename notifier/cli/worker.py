@@ -133,9 +133,20 @@ def heartbeat_relay(settings: Settings, processes: int) -> Callable[[], None]:
     for stale in children:
         stale.unlink(missing_ok=True)
     fallback = time.time() + max_beat_gap(settings)
+    failing = False
 
     def relay_now() -> None:
-        relay(probed, children, fallback)
+        # A write that fails (a full or read-only disk) must not stop the supervisor,
+        # which would orphan its children; the probe then fails as the deadline passes.
+        nonlocal failing
+        try:
+            relay(probed, children, fallback)
+        except OSError as exc:
+            if not failing:
+                logger.warning("cannot relay the heartbeat to %s: %s", probed, exc)
+            failing = True
+        else:
+            failing = False
 
     relay_now()
     return relay_now

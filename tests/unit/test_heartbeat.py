@@ -120,3 +120,29 @@ def test_the_relay_writes_the_earliest_child_deadline(tmp_path):
     write_deadline(children[2], 1000.0)  # a child that stopped beating long ago
     assert relay(probed, children, fallback=1700.0) == 1000.0
     assert main([str(probed)]) == 1
+
+
+def test_the_supervisors_relay_survives_an_unwritable_file(tmp_path, caplog):
+    """A relay that cannot write (the folder is gone) logs once and keeps the supervisor
+    running; the probe then fails as the last deadline passes."""
+    from notifier.cli.worker import heartbeat_relay
+    from notifier.config import Settings
+    from tests.unit.test_config import BASE
+
+    folder = tmp_path / "beats"
+    folder.mkdir()
+    probed = folder / "worker.heartbeat"
+    settings = Settings.from_env({**BASE, "NOTIFIER_WORKER_HEARTBEAT_FILE": str(probed)})
+    relay_now = heartbeat_relay(settings, processes=2)
+    assert read_deadline(probed) is not None
+    for child in (child_path(probed, 0), child_path(probed, 1)):
+        write_deadline(child, 1000.0)
+    relay_now()
+    assert read_deadline(probed) == 1000.0
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    relay_now()
+    relay_now()
+    warnings = [r for r in caplog.records if "cannot relay the heartbeat" in r.getMessage()]
+    assert len(warnings) == 1
