@@ -125,6 +125,7 @@ def test_well_formed_files_are_counted(data: bytes, lines: int, impl: str) -> No
         (b"a,b\n1,2\r3,4\n", "a CR line end among LFs"),
         (b'a,b\n1,"open\n', "a quote never closed"),
         (b"a,b\n1,2", "no final line end (the inspector adds one)"),
+        (b"a,b\nx", "a last line without a delimiter or a line end"),
         (b"name,height\nBob,5'11\"\nAl,6'2\"\n", "quotes inside unquoted fields"),
         (b'a,b\n1,"x"y\n', "text after a closing quote"),
         (b'a,b\nx"q,"\n', "a quote inside an unquoted field before a delimiter"),
@@ -147,6 +148,20 @@ def test_the_reason_is_kept(impl: str) -> None:
     assert "fields" in counter.reason
     assert not counter.feed(b"1,2\n")  # stays given up
     assert counter.finish() is None
+
+
+@COUNTERS
+def test_empty_blocks_change_nothing(impl: str) -> None:
+    counter = counter_class(impl)(",", 2)
+    for block in (b"", b"a,b\r", b"", b"\n1,", b"", b"2\n", b""):
+        assert counter.feed(block), counter.reason
+    assert counter.finish() == 2
+
+
+@COUNTERS
+def test_a_bad_delimiter_is_named(impl: str) -> None:
+    with pytest.raises(ValueError, match="unsupported delimiter ',,'"):
+        counter_class(impl)(delimiter=",,", num_columns=2)
 
 
 @COUNTERS

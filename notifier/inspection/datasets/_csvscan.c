@@ -227,7 +227,11 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     }
     if (delimiter_len != 1 || delimiter[0] == '\0' || (uint8_t)delimiter[0] >= 0x80 || delimiter[0] == '"' ||
         delimiter[0] == '\r' || delimiter[0] == '\n') {
-        PyErr_Format(PyExc_ValueError, "unsupported delimiter %R", PyTuple_GET_ITEM(args, 0));
+        PyObject *given = PyUnicode_DecodeUTF8(delimiter, delimiter_len, "replace");
+        if (given != NULL) {
+            PyErr_Format(PyExc_ValueError, "unsupported delimiter %R", given);
+            Py_DECREF(given);
+        }
         return -1;
     }
     self->delim = (uint8_t)delimiter[0];

@@ -89,6 +89,8 @@ class RecordCounter:
         """Upper bound of the bytes of the record in progress."""
         self._cr_ended = False
         """The last block ended with a CR: the next must start with LF."""
+        self._line_open = False
+        """The last byte fed was not LF: a record is in progress."""
         self.lines = 0
         self.reason: str | None = None
 
@@ -96,6 +98,9 @@ class RecordCounter:
         """Count the lines ended in ``block``; False once the counter gave up."""
         if self.reason is not None:
             return False
+        if not block:
+            return True
+        self._line_open = not block.endswith(b"\n")
         if (self._cr_ended or b"\r" in block) and not self._check_crlf(block):
             return False
         parts = block.split(QUOTE)
@@ -120,7 +125,7 @@ class RecordCounter:
             self._give_up("a quote is never closed")
         if self.reason is None and self._cr_ended:
             self._give_up("a CR not followed by LF")
-        if self.reason is None and self._carry:
+        if self.reason is None and (self._carry or self._line_open):
             self._give_up("the last record has no LF line end")
         return self.lines if self.reason is None else None
 
