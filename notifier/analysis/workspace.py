@@ -266,7 +266,6 @@ class Workspace:
         self.run_of_key: dict[str, int] = {}
         self.merged_into: dict[int, int] = {}
         self.merges: list[int] = []
-        self.deleted_runs: set[int] = set()
         self._session_times: list[tuple[datetime, int, str]] = []
         self._session_keys: set[RowKey] = set()
         self._free_ids: list[int] = []

@@ -64,7 +64,6 @@ class RecordCounter:
         delim = delimiter.encode("ascii")
         if len(delim) != 1 or delim in b'"\r\n':
             raise ValueError(f"unsupported delimiter {delimiter!r}")
-        self._delim = delim
         self._extra = num_columns - 1
         """Delimiters per record outside quotes."""
         self._record = delim * self._extra + b"\n"
